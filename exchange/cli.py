@@ -1,0 +1,95 @@
+"""The `encore` command: serve, migrate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from exchange.settings import Settings, settings_from_env
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {"host": args.host, "port": args.port}
+    settings = settings_from_env(**overrides)
+    if not _env_has("ENCORE_PUBLIC_URL"):
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        settings = settings_from_env(**overrides, public_url=f"http://{host}:{settings.port}")
+    return settings
+
+
+def _env_has(name: str) -> bool:
+    import os
+
+    return bool(os.environ.get(name))
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from exchange.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def migrate(settings: Settings) -> None:
+    from exchange.core.db import make_engine
+    from exchange.migrate import upgrade
+
+    async def run() -> None:
+        engine = make_engine(settings.sqlalchemy_url)
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(run())
+    print(f"schema is up to date on {settings.sqlalchemy_url.split('@')[-1]}")
+
+
+def demo(settings: Settings, products: int, brands: int) -> None:
+    from exchange.demo.setup import build_demo
+    from exchange.runtime import open_runtime
+
+    async def run() -> dict[str, object]:
+        print(f"Encore demo: data in {settings.data_dir.resolve()}", flush=True)
+        runtime = await open_runtime(settings)
+        try:
+            return await build_demo(runtime, products, brands)
+        finally:
+            await runtime.close()
+
+    info = asyncio.run(run())
+    print(
+        f"\nDemo network ready: {len(info['partners'])} partner brands, {info['products']:,} products."  # type: ignore[arg-type]
+        f"\n  Thank-you page:  {settings.public_url}/demo/thank-you"
+        f"\n  API docs:        {settings.public_url}/schema/swagger"
+        f"\n  Keys (operator, demo store, partners): {settings.data_dir.resolve()}/admin_key and demo.json\n",
+        flush=True,
+    )
+    serve(settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="encore", description="Encore, the open post-checkout offer exchange")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("serve", "run the exchange"), ("migrate", "upgrade the database schema"),
+                       ("demo", "build the demo network (first run) and serve it")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--host", default=None)
+        cmd.add_argument("--port", type=int, default=None)
+        if name == "demo":
+            cmd.add_argument("--products", type=int, default=20_000)
+            cmd.add_argument("--brands", type=int, default=60)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(args)
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "migrate":
+        migrate(settings)
+    else:
+        demo(settings, args.products, args.brands)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

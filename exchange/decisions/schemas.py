@@ -1,0 +1,36 @@
+"""The offers a store gets back for an order."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Price(msgspec.Struct, gc=False):
+    amount_minor: int
+    currency: str
+    display: str
+
+
+class PartnerRef(msgspec.Struct, gc=False):
+    id: str
+    name: str
+
+
+class OfferOut(msgspec.Struct, gc=False):
+    offer_id: str
+    product_id: str  # the partner's own product id
+    title: str
+    brand: str
+    price: Price
+    image_link: str
+    partner: PartnerRef
+    click_url: str
+    accept_url: str
+    reason: str
+
+
+class DecisionOut(msgspec.Struct, gc=False):
+    order_id: str
+    decision_id: str
+    offers: list[OfferOut]
+    theme: dict[str, object] = {}

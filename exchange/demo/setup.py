@@ -1,0 +1,68 @@
+"""`encore demo`: a network of partner brands with generated catalogs, and a demo store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from urllib.parse import urlsplit
+
+from partners import service as partners
+from partners.feeds import FeedFormat, parse_feed
+from partners.schemas import CampaignCreate
+from publishers import service as publishers
+from publishers.schemas import StoreCreate
+from exchange.demo.catalog import DEMO_STORE_BRAND, demo_network
+from exchange.demo.routes import DEMO_FILE
+from exchange.runtime import Runtime
+
+log = logging.getLogger("encore.demo")
+
+
+async def build_demo(runtime: Runtime, products: int, brands: int, seed: int = 7) -> dict[str, object]:
+    """Create the demo network once; later starts reuse it (the catalog and index are on disk)."""
+    demo_file = runtime.settings.data_dir / DEMO_FILE
+    if demo_file.exists():
+        return dict(json.loads(demo_file.read_text()))
+    started = time.perf_counter()
+    network = demo_network(products=products, brands=brands, seed=seed)
+    rng = random.Random(seed)
+    to_index: list[tuple[int, str]] = []
+    accounts = []
+    async with runtime.sessions() as session:
+        for n, (brand, rows) in enumerate(network, start=1):
+            partner = await partners.create_partner(session, brand.name)
+            # The same path a partner's upload takes: a JSON lines feed, parsed and validated row by row.
+            feed = parse_feed(b"\n".join(json.dumps(row).encode() for row in rows), FeedFormat.JSONL)
+            result = await partners.ingest(session, partner.id, feed)
+            to_index += result.changed
+            pricing = "cpa" if n % 5 == 0 else "cpc"
+            bid = rng.randint(800, 4000) if pricing == "cpa" else rng.randint(20, 120)
+            await partners.create_campaign(
+                session, partner.id,
+                CampaignCreate(f"{brand.name} thank-you offers", pricing, "USD", bid, 50_000, 1_000_000),
+            )
+            accounts.append({"name": brand.name, "partner_id": partner.id, "secret_key": partner.secret_key,
+                             "signing_secret": partner.signing_secret})
+            if n % 10 == 0 or n == len(network):
+                print(f"  partners {n}/{len(network)}, products stored {len(to_index):,}", flush=True)
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(runtime.settings.public_url))
+        store = await publishers.create_store(
+            session,
+            StoreCreate(name=DEMO_STORE_BRAND, brand=DEMO_STORE_BRAND, allowed_origins=[origin], max_offers=2),
+            runtime.settings.store_share_bps,
+        )
+    print(f"  embedding {len(to_index):,} products with all-MiniLM-L6-v2 (first run only)...", flush=True)
+    await runtime.index_products(to_index)
+    demo: dict[str, object] = {
+        "store_id": store.id,
+        "store_secret_key": store.secret_key,
+        "publishable_key": store.publishable_key,
+        "partners": accounts,
+        "products": len(to_index),
+        "built_in_s": round(time.perf_counter() - started, 1),
+    }
+    demo_file.write_text(json.dumps(demo, indent=2))
+    demo_file.chmod(0o600)
+    return demo

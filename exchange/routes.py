@@ -1,0 +1,98 @@
+"""The exchange's HTTP surface: decisions, tracking links, postbacks, finance reports, health."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import msgspec
+from litestar import MediaType, Request, Response, get, post
+from litestar.params import Parameter
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.core.errors import InvalidInputError
+from exchange.decisions.schemas import DecisionOut
+from exchange.decisions.service import decide
+from exchange.ledger.service import trial_balance
+from exchange.reports import PayoutReport, payout_csv, payout_report
+from exchange.runtime import Runtime
+from exchange.tracking import service as tracking
+from partners.schemas import ConversionOut
+from publishers.models import Store
+from publishers.schemas import OrderIn, WidgetRequest
+from publishers.service import store_for_publishable_key
+
+
+@post("/v1/orders", summary="Report a confirmed order, get its offers", tags=["store"], status_code=200)
+async def order_offers(data: OrderIn, db: AsyncSession, store: Store, runtime: Runtime) -> DecisionOut:
+    """The same order (same order_id and content) always gets the same offers back."""
+    return await decide(runtime, db, store, data)
+
+
+@post("/v1/widget/offers", summary="The widget's call: publishable key, from an allowed origin", tags=["widget"],
+      status_code=200)
+async def widget_offers(request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime) -> Response[DecisionOut]:
+    # Sent as text/plain so the browser makes no CORS preflight; the origin check is ours.
+    body = await request.body()
+    try:
+        call = msgspec.json.decode(body, type=WidgetRequest)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise InvalidInputError(f"invalid widget request: {exc}", fix='send {"key": "pk_store_...", "order": {...}}') from exc
+    origin = request.headers.get("origin")
+    store = await store_for_publishable_key(db, call.key, origin)
+    out = await decide(runtime, db, store, call.order)
+    return Response(out, headers={"Access-Control-Allow-Origin": origin or "", "Vary": "Origin"})
+
+
+@get("/c/{token:str}", summary="Click: a signed redirect to the partner's product", tags=["shopper"])
+async def click(token: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime) -> Redirect:
+    target = await tracking.engage(runtime, db, token, "c", request.headers.get("user-agent", ""))
+    return Redirect(target, status_code=302)
+
+
+@get("/a/{token:str}", summary="Accept: the shopper takes the offer", tags=["shopper"])
+async def accept(token: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime) -> Redirect:
+    target = await tracking.engage(runtime, db, token, "a", request.headers.get("user-agent", ""))
+    return Redirect(target + "&encore_accept=1", status_code=302)
+
+
+@post("/v1/partners/{partner_id:str}/conversions", summary="Conversion postback (HMAC-signed)", tags=["partner"],
+      status_code=200)
+async def conversion(partner_id: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime) -> ConversionOut:
+    """Sign with `Encore-Signature: t=<unix time>,v1=<hex HMAC-SHA256(signing_secret, "<t>." + body)>`.
+    Idempotent on transaction_id: a retry with the same body returns the same answer."""
+    body = await request.body()
+    return await tracking.convert(runtime, db, partner_id, body, request.headers.get("encore-signature"))
+
+
+@get("/v1/reports/payouts", summary="Payouts per store and currency", tags=["finance"])
+async def payouts(
+    db: AsyncSession,
+    reader: Store | None,
+    start: dt.date,
+    end: dt.date,
+    fmt: Literal["json", "csv"] = Parameter(query="format", default="json"),
+) -> Response[Any]:
+    """Dates are UTC days, both inclusive. The operator key sees every store; a store key its own."""
+    if end < start:
+        raise InvalidInputError("end is before start", fix="send start <= end, as YYYY-MM-DD")
+    report: PayoutReport = await payout_report(db, start, end, reader.id if reader is not None else None)
+    if fmt == "csv":
+        name = f"payouts-{start}-{end}.csv"
+        return Response(payout_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(report, media_type=MediaType.JSON)
+
+
+@get("/v1/ledger/trial-balance", summary="Sum of all entries per currency (always 0)", tags=["finance"])
+async def ledger_balance(db: AsyncSession, operator: None) -> dict[str, int]:
+    return await trial_balance(db)
+
+
+@get("/healthz", summary="Alive", tags=["ops"])
+async def healthz(runtime: Runtime) -> dict[str, object]:
+    return {"status": "ok", "index_version": runtime.index.version, "searchable_products": runtime.index.size}
+
+
+route_handlers = [order_offers, widget_offers, click, accept, conversion, payouts, ledger_balance, healthz]

@@ -1,0 +1,73 @@
+"""Request and response bodies of the partner API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from partners.feeds import RowError
+
+Minor = Annotated[int, Meta(gt=0, le=10**12, description="an amount in the currency's minor unit, e.g. cents")]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class PartnerCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+
+
+class PartnerCreated(msgspec.Struct):
+    id: str
+    name: str
+    secret_key: str  # shown once; Encore keeps only its digest
+    signing_secret: str  # signs conversion postbacks (HMAC-SHA256)
+
+
+class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    pricing: Literal["cpc", "cpa"]
+    currency: Annotated[str, Meta(pattern="^[A-Za-z]{3}$", description="ISO 4217 code")]
+    max_bid_minor: Minor
+    daily_budget_minor: Minor
+    total_budget_minor: Minor
+
+
+class CampaignOut(msgspec.Struct):
+    id: str
+    name: str
+    pricing: str
+    currency: str
+    max_bid_minor: int
+    daily_budget_minor: int
+    total_budget_minor: int
+    spent_today_minor: int
+    spent_total_minor: int
+    active: bool
+
+
+class UploadReport(msgspec.Struct):
+    format: str
+    rows: int
+    accepted: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: list[RowError]
+    index_version: int
+    searchable_products: int
+
+
+class ConversionIn(msgspec.Struct, forbid_unknown_fields=True):
+    transaction_id: Annotated[str, Meta(min_length=1, max_length=100)]
+    click_id: Annotated[str, Meta(min_length=1, max_length=40)]
+
+
+class ConversionOut(msgspec.Struct):
+    id: str
+    transaction_id: str
+    click_id: str
+    billed: bool
+    not_billed_reason: str
+    charged_minor: int
+    currency: str

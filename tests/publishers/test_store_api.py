@@ -1,0 +1,65 @@
+"""Stores: accounts, keys, order intake validation, and the widget's publishable-key call."""
+
+from __future__ import annotations
+
+from tests.exchange.catalog import running_brand
+from tests.support import Api, bearer, jsonl, order_body
+
+
+async def test_store_keys_are_shown_once_and_only_work_for_their_store(api: Api) -> None:
+    store = await api.store()
+    assert store["secret_key"].startswith("sk_store_") and store["publishable_key"].startswith("pk_store_")
+    assert store["revenue_share_bps"] == 7000
+    r = await api.order({"secret_key": store["publishable_key"]}, order_body("1", "Running Shoe"))
+    assert r.status_code == 401  # a publishable key is not a secret key
+    r = await api.client.post("/v1/stores", json={"name": "x", "brand": "x"}, headers=bearer(store["secret_key"]))
+    assert r.status_code == 401  # only the operator creates stores
+
+
+async def test_order_bad_input_gets_a_clear_4xx(api: Api) -> None:
+    store = await api.store()
+    cases = {
+        "unknown currency": order_body("1", "Shoe", currency="XYZ"),
+        "no line items": order_body("2") | {"line_items": []},
+        "negative price": order_body("3") | {"line_items": [{"title": "Shoe", "price": -1, "quantity": 1}]},
+        "unknown field": order_body("4", "Shoe") | {"coupon": "X"},
+        "missing total": {k: v for k, v in order_body("5", "Shoe").items() if k != "total"},
+        "bad country": order_body("6", "Shoe") | {"country": "USA"},
+    }
+    for name, body in cases.items():
+        r = await api.order(store, body)
+        assert r.status_code == 400, (name, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json"), name
+    r = await api.client.post("/v1/orders", content=b"{not json", headers=bearer(store["secret_key"]))
+    assert r.status_code == 400
+
+
+async def test_widget_call_works_only_from_the_stores_registered_origin(api: Api) -> None:
+    partner = await api.partner("Trailwind")
+    await api.upload(partner, jsonl(running_brand()))
+    await api.campaign(partner)
+    store = await api.store()
+    call = {"key": store["publishable_key"], "order": order_body("w1", "Men's Road Running Shoe")}
+    ok = await api.client.post("/v1/widget/offers", json=call, headers={"Origin": "https://shop.example"})
+    assert ok.status_code == 200, ok.text
+    assert ok.headers["access-control-allow-origin"] == "https://shop.example"
+    assert ok.json()["offers"]
+    for origin in ({"Origin": "https://evil.example"}, {}):
+        r = await api.client.post("/v1/widget/offers", json=call, headers=origin)
+        assert r.status_code == 403
+    wrong_key = await api.client.post("/v1/widget/offers", json=call | {"key": "pk_store_nope"},
+                                      headers={"Origin": "https://shop.example"})
+    assert wrong_key.status_code == 401
+
+
+async def test_widget_script_is_served(api: Api) -> None:
+    r = await api.client.get("/widget.js")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/javascript")
+    assert "/v1/widget/offers" in r.text
+
+
+async def test_openapi_document_lists_the_api(api: Api) -> None:
+    r = await api.client.get("/schema/openapi.json")
+    paths = r.json()["paths"]
+    assert {"/v1/catalog", "/v1/orders", "/v1/campaigns", "/v1/reports/payouts"} <= set(paths)

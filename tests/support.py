@@ -1,0 +1,100 @@
+"""A thin client over the HTTP API for tests: each method is one call a real user would make."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from httpx import Response
+from litestar.testing import AsyncTestClient
+
+from exchange.settings import Settings
+
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def jsonl(rows: list[dict[str, Any]]) -> bytes:
+    return b"\n".join(json.dumps(row).encode() for row in rows)
+
+
+def product(pid: str, title: str, brand: str, price: str = "19.00 USD", category: str = "", **extra: str) -> dict[str, Any]:
+    slug = pid.lower()
+    return {
+        "id": pid, "title": title, "brand": brand, "price": price,
+        "link": f"https://{brand.lower().replace(' ', '')}.example/p/{slug}",
+        "product_type": category, **extra,
+    }
+
+
+def sign_postback(secret: str, body: bytes, at: int | None = None) -> str:
+    t = str(at if at is not None else int(time.time()))
+    return f"t={t},v1=" + hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class Api:
+    def __init__(self, client: AsyncTestClient[Any], settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.operator = bearer(settings.admin_key)
+
+    async def partner(self, name: str) -> dict[str, Any]:
+        r = await self.client.post("/v1/partners", json={"name": name}, headers=self.operator)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def store(self, name: str = "Stride & Co", brand: str = "Stride", **extra: Any) -> dict[str, Any]:
+        body = {"name": name, "brand": brand, "allowed_origins": ["https://shop.example"], **extra}
+        r = await self.client.post("/v1/stores", json=body, headers=self.operator)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def upload(self, partner: dict[str, Any], body: bytes, content_type: str = "application/x-ndjson") -> Response:
+        headers = bearer(partner["secret_key"]) | {"Content-Type": content_type}
+        return await self.client.post("/v1/catalog", content=body, headers=headers)
+
+    async def campaign(self, partner: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+        body = {"name": "thank-you offers", "pricing": "cpc", "currency": "USD", "max_bid_minor": 50,
+                "daily_budget_minor": 10_000, "total_budget_minor": 100_000, **overrides}
+        r = await self.client.post("/v1/campaigns", json=body, headers=bearer(partner["secret_key"]))
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def order(self, store: dict[str, Any], order: dict[str, Any]) -> Response:
+        return await self.client.post("/v1/orders", json=order, headers=bearer(store["secret_key"]))
+
+    async def click(self, url: str, user_agent: str = BROWSER_UA) -> Response:
+        path = url.removeprefix(self.settings.public_url)
+        return await self.client.get(path, headers={"User-Agent": user_agent}, follow_redirects=False)
+
+    async def postback(self, partner: dict[str, Any], body: dict[str, Any], signature: str | None = None) -> Response:
+        raw = json.dumps(body).encode()
+        sig = signature if signature is not None else sign_postback(partner["signing_secret"], raw)
+        return await self.client.post(
+            f"/v1/partners/{partner['id']}/conversions", content=raw,
+            headers={"Encore-Signature": sig, "Content-Type": "application/json"},
+        )
+
+    async def payouts(self, key_headers: dict[str, str] | None = None, fmt: str = "json") -> Response:
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        return await self.client.get(
+            "/v1/reports/payouts", params={"start": today, "end": today, "format": fmt},
+            headers=key_headers or self.operator,
+        )
+
+    async def trial_balance(self) -> dict[str, int]:
+        r = await self.client.get("/v1/ledger/trial-balance", headers=self.operator)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+def order_body(order_id: str, *titles: str, currency: str = "USD", **extra: Any) -> dict[str, Any]:
+    items = [{"title": t, "price": 9900, "quantity": 1} for t in titles]
+    return {"order_id": order_id, "currency": currency, "total": 9900 * len(items), "country": "US",
+            "line_items": items, **extra}
