@@ -45,7 +45,7 @@ class VectorIndex:
             fresh = faiss.clone_index(self._index)
             gone = np.concatenate([ids, remove]) if remove is not None else ids
             if len(gone):
-                fresh.remove_ids(np.ascontiguousarray(gone, dtype=np.int64))
+                fresh.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(gone, dtype=np.int64)))
             if len(ids):
                 fresh.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
             self._index = fresh

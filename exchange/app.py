@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         exception_handlers=problems.handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
-            title="Encore", version="0.1.0",
+            title="Encore",
+            version="0.1.0",
             description="The open post-checkout offer exchange. Authenticate with 'Authorization: Bearer <key>'.",
         ),
         debug=False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,33 +18,35 @@ from publishers.service import store_for_key
 _FIX = "send 'Authorization: Bearer <key>' with the key shown when the account was created"
 
 
-def _token(request: Request[object, object, object]) -> str:
+def _token(request: Request[Any, Any, Any]) -> str:
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise AuthenticationError("missing API key", fix=_FIX)
     return token
 
 
-async def provide_operator(request: Request[object, object, object], runtime: Runtime) -> None:
+async def provide_operator(request: Request[Any, Any, Any], runtime: Runtime) -> None:
     if not keys_equal(_token(request), runtime.settings.admin_key):
-        raise AuthenticationError("this endpoint needs the operator key", fix="use ENCORE_ADMIN_KEY (or .encore/admin_key)")
+        raise AuthenticationError(
+            "this endpoint needs the operator key", fix="use ENCORE_ADMIN_KEY (or .encore/admin_key)"
+        )
 
 
-async def provide_partner(request: Request[object, object, object], db: AsyncSession) -> Partner:
+async def provide_partner(request: Request[Any, Any, Any], db: AsyncSession) -> Partner:
     partner = await partner_for_key(db, _token(request))
     if partner is None:
         raise AuthenticationError("this endpoint needs a partner secret key (sk_partner_...)", fix=_FIX)
     return partner
 
 
-async def provide_store(request: Request[object, object, object], db: AsyncSession) -> Store:
+async def provide_store(request: Request[Any, Any, Any], db: AsyncSession) -> Store:
     store = await store_for_key(db, _token(request))
     if store is None:
         raise AuthenticationError("this endpoint needs a store secret key (sk_store_...)", fix=_FIX)
     return store
 
 
-async def provide_reader(request: Request[object, object, object], runtime: Runtime, db: AsyncSession) -> Store | None:
+async def provide_reader(request: Request[Any, Any, Any], runtime: Runtime, db: AsyncSession) -> Store | None:
     """Finance reports: the operator sees every store, a store only itself."""
     token = _token(request)
     if keys_equal(token, runtime.settings.admin_key):

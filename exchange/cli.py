@@ -5,23 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from exchange.settings import Settings, settings_from_env
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, object] = {"host": args.host, "port": args.port}
-    settings = settings_from_env(**overrides)
+    settings = settings_from_env(host=args.host, port=args.port)
     if not _env_has("ENCORE_PUBLIC_URL"):
-        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-        settings = settings_from_env(**overrides, public_url=f"http://{host}:{settings.port}")
+        wildcard = settings.host in ("0.0.0.0", "::")  # noqa: S104 (a comparison, not a bind)
+        host = "127.0.0.1" if wildcard else settings.host
+        settings = settings_from_env(host=args.host, port=args.port, public_url=f"http://{host}:{settings.port}")
     return settings
 
 
 def _env_has(name: str) -> bool:
-    import os
-
     return bool(os.environ.get(name))
 
 
@@ -72,8 +71,11 @@ def demo(settings: Settings, products: int, brands: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="encore", description="Encore, the open post-checkout offer exchange")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("serve", "run the exchange"), ("migrate", "upgrade the database schema"),
-                       ("demo", "build the demo network (first run) and serve it")):
+    for name, text in (
+        ("serve", "run the exchange"),
+        ("migrate", "upgrade the database schema"),
+        ("demo", "build the demo network (first run) and serve it"),
+    ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--host", default=None)
         cmd.add_argument("--port", type=int, default=None)

@@ -28,9 +28,16 @@ def encore_error(_: Request[Any, Any, Any], exc: EncoreError) -> Response[dict[s
 
 def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     errors = exc.extra if isinstance(exc.extra, list) else None
-    detail = "; ".join(f"{e.get('message')} (at {e.get('key') or e.get('source')})" for e in errors or []) or str(exc.detail)
-    return _problem(400, "Invalid input", detail, "correct the fields named above; see /schema for the request's shape",
-                    errors=errors)
+    detail = "; ".join(f"{e.get('message')} (at {e.get('key') or e.get('source')})" for e in errors or []) or str(
+        exc.detail
+    )
+    return _problem(
+        400,
+        "Invalid input",
+        detail,
+        "correct the fields named above; see /schema for the request's shape",
+        errors=errors,
+    )
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
@@ -42,8 +49,12 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return _problem(500, "Internal error", "the exchange failed on this request; it has been logged",
-                    "retry; if it persists, report it with the time of the request")
+    return _problem(
+        500,
+        "Internal error",
+        "the exchange failed on this request; it has been logged",
+        "retry; if it persists, report it with the time of the request",
+    )
 
 
 handlers = {
@@ -52,4 +63,4 @@ handlers = {
     HTTPException: http_error,
     Exception: unexpected_error,
 }
-__all__ = ["PROBLEM", "handlers", "MediaType"]
+__all__ = ["PROBLEM", "MediaType", "handlers"]

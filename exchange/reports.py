@@ -59,7 +59,10 @@ async def payout_report(
     )
     if store_id is not None:
         stmt = stmt.where(tx.store_id == store_id)
-    rows = [PayoutRow(*(int(v) if i >= 3 else v for i, v in enumerate(row))) for row in await session.execute(stmt)]
+    rows = [
+        PayoutRow(store, name, currency, int(clicks), int(conversions), int(gross), int(store_share), int(rest))
+        for store, name, currency, clicks, conversions, gross, store_share, rest in await session.execute(stmt)
+    ]
     return PayoutReport(start, end, rows)
 
 

@@ -30,15 +30,21 @@ async def order_offers(data: OrderIn, db: AsyncSession, store: Store, runtime: R
     return await decide(runtime, db, store, data)
 
 
-@post("/v1/widget/offers", summary="The widget's call: publishable key, from an allowed origin", tags=["widget"],
-      status_code=200)
+@post(
+    "/v1/widget/offers",
+    summary="The widget's call: publishable key, from an allowed origin",
+    tags=["widget"],
+    status_code=200,
+)
 async def widget_offers(request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime) -> Response[DecisionOut]:
     # Sent as text/plain so the browser makes no CORS preflight; the origin check is ours.
     body = await request.body()
     try:
         call = msgspec.json.decode(body, type=WidgetRequest)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise InvalidInputError(f"invalid widget request: {exc}", fix='send {"key": "pk_store_...", "order": {...}}') from exc
+        raise InvalidInputError(
+            f"invalid widget request: {exc}", fix='send {"key": "pk_store_...", "order": {...}}'
+        ) from exc
     origin = request.headers.get("origin")
     store = await store_for_publishable_key(db, call.key, origin)
     out = await decide(runtime, db, store, call.order)
@@ -57,9 +63,15 @@ async def accept(token: str, request: Request[Any, Any, Any], db: AsyncSession, 
     return Redirect(target + "&encore_accept=1", status_code=302)
 
 
-@post("/v1/partners/{partner_id:str}/conversions", summary="Conversion postback (HMAC-signed)", tags=["partner"],
-      status_code=200)
-async def conversion(partner_id: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime) -> ConversionOut:
+@post(
+    "/v1/partners/{partner_id:str}/conversions",
+    summary="Conversion postback (HMAC-signed)",
+    tags=["partner"],
+    status_code=200,
+)
+async def conversion(
+    partner_id: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime
+) -> ConversionOut:
     """Sign with `Encore-Signature: t=<unix time>,v1=<hex HMAC-SHA256(signing_secret, "<t>." + body)>`.
     Idempotent on transaction_id: a retry with the same body returns the same answer."""
     body = await request.body()
@@ -80,8 +92,11 @@ async def payouts(
     report: PayoutReport = await payout_report(db, start, end, reader.id if reader is not None else None)
     if fmt == "csv":
         name = f"payouts-{start}-{end}.csv"
-        return Response(payout_csv(report), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(
+            payout_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
     return Response(report, media_type=MediaType.JSON)
 
 

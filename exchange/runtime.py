@@ -63,9 +63,9 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
     engine = make_engine(settings.sqlalchemy_url)
     await upgrade(engine)
     counters = await open_counters(settings.redis_url, settings.redis_prefix)
-    encoder = encoder or await asyncio.to_thread(minilm)
-    index = VectorIndex.load(settings.index_dir, encoder.dim) or VectorIndex(encoder.dim)
-    runtime = Runtime(settings, engine, make_sessionmaker(engine), counters, encoder, index)
+    model: Encoder = encoder if encoder is not None else await asyncio.to_thread(minilm)
+    index = VectorIndex.load(settings.index_dir, model.dim) or VectorIndex(model.dim)
+    runtime = Runtime(settings, engine, make_sessionmaker(engine), counters, model, index)
     await _reindex_if_stale(runtime)
     await _seed_spend(runtime)
     return runtime

@@ -24,8 +24,13 @@ async def create_partner(data: PartnerCreate, db: AsyncSession, operator: None) 
     return await service.create_partner(db, data.name)
 
 
-@post("/v1/catalog", summary="Upload a product feed", tags=["partner"], status_code=200,
-      request_max_body_size=MAX_FEED_BYTES)
+@post(
+    "/v1/catalog",
+    summary="Upload a product feed",
+    tags=["partner"],
+    status_code=200,
+    request_max_body_size=MAX_FEED_BYTES,
+)
 async def upload_catalog(
     request: Request[Any, Any, Any],
     db: AsyncSession,
@@ -59,13 +64,23 @@ async def upload_catalog(
 async def _campaign_out(campaign: Campaign, spend: SpendReader) -> CampaignOut:
     daily, total = await spend.spent(campaign.id, time.strftime("%Y-%m-%d", time.gmtime()))
     return CampaignOut(
-        campaign.id, campaign.name, campaign.pricing, campaign.currency, campaign.max_bid_minor,
-        campaign.daily_budget_minor, campaign.total_budget_minor, daily, total, campaign.active,
+        campaign.id,
+        campaign.name,
+        campaign.pricing,
+        campaign.currency,
+        campaign.max_bid_minor,
+        campaign.daily_budget_minor,
+        campaign.total_budget_minor,
+        daily,
+        total,
+        campaign.active,
     )
 
 
 @post("/v1/campaigns", summary="Create a campaign", tags=["partner"])
-async def create_campaign(data: CampaignCreate, db: AsyncSession, partner: Partner, counters: SpendReader) -> CampaignOut:
+async def create_campaign(
+    data: CampaignCreate, db: AsyncSession, partner: Partner, counters: SpendReader
+) -> CampaignOut:
     return await _campaign_out(await service.create_campaign(db, partner.id, data), counters)
 
 

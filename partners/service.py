@@ -116,7 +116,9 @@ async def create_campaign(session: AsyncSession, partner_id: str, body: Campaign
     try:
         currency = check_currency(body.currency)
     except UnknownCurrencyError as exc:
-        raise InvalidInputError(str(exc), fix="send an ISO 4217 code such as USD, EUR or JPY", field="currency") from exc
+        raise InvalidInputError(
+            str(exc), fix="send an ISO 4217 code such as USD, EUR or JPY", field="currency"
+        ) from exc
     if body.daily_budget_minor > body.total_budget_minor:
         raise InvalidInputError(
             "daily_budget_minor is larger than total_budget_minor",

@@ -69,5 +69,7 @@ def checked_order(order: OrderIn) -> OrderIn:
     try:
         currency = check_currency(order.currency)
     except UnknownCurrencyError as exc:
-        raise InvalidInputError(str(exc), fix="send an ISO 4217 code such as USD, EUR or JPY", field="currency") from exc
+        raise InvalidInputError(
+            str(exc), fix="send an ISO 4217 code such as USD, EUR or JPY", field="currency"
+        ) from exc
     return msgspec.structs.replace(order, currency=currency, country=order.country.upper())

@@ -24,12 +24,18 @@ def jsonl(rows: list[dict[str, Any]]) -> bytes:
     return b"\n".join(json.dumps(row).encode() for row in rows)
 
 
-def product(pid: str, title: str, brand: str, price: str = "19.00 USD", category: str = "", **extra: str) -> dict[str, Any]:
+def product(
+    pid: str, title: str, brand: str, price: str = "19.00 USD", category: str = "", **extra: str
+) -> dict[str, Any]:
     slug = pid.lower()
     return {
-        "id": pid, "title": title, "brand": brand, "price": price,
+        "id": pid,
+        "title": title,
+        "brand": brand,
+        "price": price,
         "link": f"https://{brand.lower().replace(' ', '')}.example/p/{slug}",
-        "product_type": category, **extra,
+        "product_type": category,
+        **extra,
     }
 
 
@@ -55,13 +61,22 @@ class Api:
         assert r.status_code == 201, r.text
         return dict(r.json())
 
-    async def upload(self, partner: dict[str, Any], body: bytes, content_type: str = "application/x-ndjson") -> Response:
+    async def upload(
+        self, partner: dict[str, Any], body: bytes, content_type: str = "application/x-ndjson"
+    ) -> Response:
         headers = bearer(partner["secret_key"]) | {"Content-Type": content_type}
         return await self.client.post("/v1/catalog", content=body, headers=headers)
 
     async def campaign(self, partner: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-        body = {"name": "thank-you offers", "pricing": "cpc", "currency": "USD", "max_bid_minor": 50,
-                "daily_budget_minor": 10_000, "total_budget_minor": 100_000, **overrides}
+        body = {
+            "name": "thank-you offers",
+            "pricing": "cpc",
+            "currency": "USD",
+            "max_bid_minor": 50,
+            "daily_budget_minor": 10_000,
+            "total_budget_minor": 100_000,
+            **overrides,
+        }
         r = await self.client.post("/v1/campaigns", json=body, headers=bearer(partner["secret_key"]))
         assert r.status_code == 201, r.text
         return dict(r.json())
@@ -77,14 +92,16 @@ class Api:
         raw = json.dumps(body).encode()
         sig = signature if signature is not None else sign_postback(partner["signing_secret"], raw)
         return await self.client.post(
-            f"/v1/partners/{partner['id']}/conversions", content=raw,
+            f"/v1/partners/{partner['id']}/conversions",
+            content=raw,
             headers={"Encore-Signature": sig, "Content-Type": "application/json"},
         )
 
     async def payouts(self, key_headers: dict[str, str] | None = None, fmt: str = "json") -> Response:
         today = time.strftime("%Y-%m-%d", time.gmtime())
         return await self.client.get(
-            "/v1/reports/payouts", params={"start": today, "end": today, "format": fmt},
+            "/v1/reports/payouts",
+            params={"start": today, "end": today, "format": fmt},
             headers=key_headers or self.operator,
         )
 
@@ -96,5 +113,11 @@ class Api:
 
 def order_body(order_id: str, *titles: str, currency: str = "USD", **extra: Any) -> dict[str, Any]:
     items = [{"title": t, "price": 9900, "quantity": 1} for t in titles]
-    return {"order_id": order_id, "currency": currency, "total": 9900 * len(items), "country": "US",
-            "line_items": items, **extra}
+    return {
+        "order_id": order_id,
+        "currency": currency,
+        "total": 9900 * len(items),
+        "country": "US",
+        "line_items": items,
+        **extra,
+    }

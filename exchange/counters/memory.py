@@ -23,9 +23,7 @@ class MemoryCounters:
             self._claims = {k: v for k, v in self._claims.items() if v > now}
         return True
 
-    async def try_spend(
-        self, campaign_id: str, day: str, amount: int, daily_cap: int, total_cap: int
-    ) -> bool:
+    async def try_spend(self, campaign_id: str, day: str, amount: int, daily_cap: int, total_cap: int) -> bool:
         if self._daily[campaign_id, day] + amount > daily_cap:
             return False
         if self._total[campaign_id] + amount > total_cap:

@@ -11,9 +11,7 @@ class Counters(Protocol):
         """True the first time `key` is claimed inside `ttl_s` seconds, False on every repeat."""
         ...
 
-    async def try_spend(
-        self, campaign_id: str, day: str, amount: int, daily_cap: int, total_cap: int
-    ) -> bool:
+    async def try_spend(self, campaign_id: str, day: str, amount: int, daily_cap: int, total_cap: int) -> bool:
         """Add `amount` to the campaign's spend for `day` and in total, atomically, only if both
         stay within their caps; False (nothing added) otherwise."""
         ...

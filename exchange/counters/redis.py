@@ -46,16 +46,16 @@ class RedisCounters:
     async def claim(self, key: str, ttl_s: int) -> bool:
         return bool(await self._redis.set(f"{self._prefix}claim:{key}", 1, nx=True, ex=ttl_s))
 
-    async def try_spend(
-        self, campaign_id: str, day: str, amount: int, daily_cap: int, total_cap: int
-    ) -> bool:
+    async def try_spend(self, campaign_id: str, day: str, amount: int, daily_cap: int, total_cap: int) -> bool:
         args = [amount, daily_cap, total_cap, _DAY_TTL_S]
         return bool(await self._try_spend(keys=self._keys(campaign_id, day), args=args))
 
     async def refund(self, campaign_id: str, day: str, amount: int) -> None:
         daily, total = self._keys(campaign_id, day)
         async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.decrby(daily, amount).decrby(total, amount).execute()
+            pipe.decrby(daily, amount)
+            pipe.decrby(total, amount)
+            await pipe.execute()
 
     async def spent(self, campaign_id: str, day: str) -> tuple[int, int]:
         daily, total = await self._redis.mget(self._keys(campaign_id, day))

@@ -9,10 +9,13 @@ import numpy as np
 import numpy.typing as npt
 
 # A catalog neighbour this close to a purchased item is that item again, or a substitute for it.
-SUBSTITUTE_SIMILARITY = 0.55
+SUBSTITUTE_SIMILARITY = 0.50
 SAME_PRODUCT_SIMILARITY = 0.90
 NEIGHBOURS_DEFINING_CATEGORY = 3
 BASE_ENGAGEMENT = 0.05  # click probability of a perfectly relevant offer at position 1
+# Complements mostly live in the buyer's department (tent -> sleeping bag, phone -> case): a product
+# from the same top-level category as a purchase, but not the same category, gets this much relevance.
+SAME_DEPARTMENT_BONUS = 0.15
 CPA_CONVERSION = 0.05  # conversions per engagement, until learning (issue 5) estimates it
 
 
@@ -93,17 +96,28 @@ def filter_candidates(
     return kept, removed
 
 
-def engagement(similarity: float) -> float:
-    """Predicted engagement from relevance alone; learning replaces this (issue 5)."""
-    return BASE_ENGAGEMENT * max(similarity, 0.0) ** 2
+def department(category: str) -> str:
+    return category.split(">", 1)[0].strip().casefold()
 
 
-def score(candidates: Sequence[Candidate], campaigns: dict[str, CampaignInfo]) -> list[Scored]:
+def relevance(candidate: Candidate, departments: set[str]) -> float:
+    bonus = SAME_DEPARTMENT_BONUS if department(candidate.product.category) in departments else 0.0
+    return candidate.similarity + bonus
+
+
+def engagement(relevance: float) -> float:
+    """Predicted engagement from relevance alone, steep so that relevance outweighs small bid
+    differences; learning from impressions and clicks replaces this (issue 5)."""
+    return BASE_ENGAGEMENT * min(max(relevance, 0.0), 1.0) ** 4
+
+
+def score(candidates: Sequence[Candidate], campaigns: dict[str, CampaignInfo], bought: set[str]) -> list[Scored]:
     """Expected value = predicted engagement x bid (x predicted conversion for CPA), best first."""
+    departments = {department(category) for category in bought}
     scored = []
     for candidate in candidates:
         campaign = campaigns[candidate.product.partner_id]
-        value = engagement(candidate.similarity) * campaign.bid_minor
+        value = engagement(relevance(candidate, departments)) * campaign.bid_minor
         if campaign.pricing == "cpa":
             value *= CPA_CONVERSION
         scored.append(Scored(candidate, campaign, value))
@@ -134,10 +148,8 @@ def leaf(category: str) -> str:
     return category.rsplit(">", 1)[-1].strip()
 
 
-def reason(item_title: str, product: ProductInfo, bought_categories: set[str]) -> str:
-    """One line a shopper (and the store) can read: why this product, for this order."""
-    kind = leaf(product.category).lower() or "a related product"
-    if bought_categories:
-        bought = ", ".join(sorted(leaf(c).lower() for c in bought_categories)[:2])
-        return f"Goes with the {item_title} you just bought: {kind} to go with your {bought}."
-    return f"Goes with the {item_title} you just bought: {kind}."
+def reason(item_title: str, product: ProductInfo) -> str:
+    """One short line a shopper (and the store) can read: what this is, and which purchase it goes with."""
+    kind = leaf(product.category) or "A related product"
+    bought = item_title.split(",", 1)[0].strip()
+    return f"{kind[:1].upper()}{kind[1:]} to go with your {bought}."

@@ -23,6 +23,9 @@ from publishers.models import Order, Store
 from publishers.schemas import OrderIn
 from publishers.service import checked_order, order_digest
 
+DEEPEN_BELOW = 20  # candidates left after filtering
+MAX_DEPTH = 5000
+
 
 async def decide(runtime: Runtime, session: AsyncSession, store: Store, order: OrderIn) -> DecisionOut:
     """The offers for a confirmed order; the same order asked again gets the same answer."""
@@ -43,8 +46,9 @@ async def decide(runtime: Runtime, session: AsyncSession, store: Store, order: O
         return replay
     decision = Decision(id=new_id("dec"), order_id=record.id, store_id=store.id, index_version=runtime.index.version)
     decision.response = {}
-    out = await _offers(runtime, session, store, order, decision, winners, bought)
-    decision.response = msgspec.to_builtins(out) | {"removed": removed}
+    out = await _offers(runtime, session, store, order, decision, winners)
+    # Kept beside the answer so a decision can be explained later: what was filtered, and why.
+    decision.response = msgspec.to_builtins(out) | {"removed": removed, "bought_categories": sorted(bought)}
     session.add(decision)
     await session.commit()
     return out
@@ -72,21 +76,28 @@ async def _run_pipeline(
 ) -> tuple[list[pipeline.Scored], dict[str, int], set[str]]:
     titles = [item.title for item in order.line_items]
     vectors = await asyncio.to_thread(runtime.encoder.encode, titles)
-    scores, ids = runtime.index.search(vectors, runtime.settings.candidates)
-    best = pipeline.retrieve(scores, ids)
-    products = await _products(session, list(best))
-    campaigns = await _live_campaigns(runtime, session, {p.partner_id for p in products.values()})
-    bought = pipeline.substitute_categories(scores, ids, products)
-    candidates = (
-        pipeline.Candidate(products[pid], similarity, anchor)
-        for pid, (similarity, anchor) in best.items()
-        if pid in products
-    )
     blocked = {store.brand.casefold()} | {item.brand.casefold() for item in order.line_items if item.brand}
-    kept, removed = pipeline.filter_candidates(
-        candidates, blocked_brands=blocked, substitutes=bought, live_partners=set(campaigns)
-    )
-    winners = pipeline.auction(pipeline.score(kept, campaigns), store.max_offers)
+    depth = runtime.settings.candidates
+    while True:
+        # The nearest neighbours of a purchase are mostly substitutes; when too few others survive
+        # the filters, look deeper once rather than show nothing.
+        scores, ids = runtime.index.search(vectors, depth)
+        best = pipeline.retrieve(scores, ids)
+        products = await _products(session, list(best))
+        campaigns = await _live_campaigns(runtime, session, {p.partner_id for p in products.values()})
+        bought = pipeline.substitute_categories(scores, ids, products)
+        candidates = (
+            pipeline.Candidate(products[pid], similarity, anchor)
+            for pid, (similarity, anchor) in best.items()
+            if pid in products
+        )
+        kept, removed = pipeline.filter_candidates(
+            candidates, blocked_brands=blocked, substitutes=bought, live_partners=set(campaigns)
+        )
+        if len(kept) >= DEEPEN_BELOW or depth >= runtime.index.size or depth >= MAX_DEPTH:
+            break
+        depth = min(depth * 10, MAX_DEPTH)
+    winners = pipeline.auction(pipeline.score(kept, campaigns, bought), store.max_offers)
     return winners, removed, bought
 
 
@@ -140,7 +151,6 @@ async def _offers(
     order: OrderIn,
     decision: Decision,
     winners: list[pipeline.Scored],
-    bought: set[str],
 ) -> DecisionOut:
     settings = runtime.settings
     expires = int(time.time()) + settings.link_ttl_s
@@ -150,7 +160,7 @@ async def _offers(
     await session.flush()
     for position, winner in enumerate(winners, start=1):
         product, partner_name = details[winner.candidate.product.id]
-        why = pipeline.reason(order.line_items[winner.candidate.anchor].title, winner.candidate.product, bought)
+        why = pipeline.reason(order.line_items[winner.candidate.anchor].title, winner.candidate.product)
         offer = Offer(
             id=new_id("ofr"),
             decision_id=decision.id,

@@ -6,6 +6,7 @@ import html
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 from litestar import Response, get
 from litestar.response import Redirect
@@ -32,7 +33,7 @@ async def thank_you(runtime: Runtime, basket: int = 0) -> Response[str]:
     if not demo_file.exists():
         raise NotFoundError("the demo network is not set up here", fix="start Encore with `./run demo`")
     demo = json.loads(demo_file.read_text())
-    order = dict(DEMO_ORDERS[basket % len(DEMO_ORDERS)])
+    order: dict[str, Any] = dict(DEMO_ORDERS[basket % len(DEMO_ORDERS)])
     items = order["line_items"]
     order["order_id"] = f"demo-{uuid.uuid4().hex[:10]}"
     order["total"] = sum(item["price"] * item["quantity"] for item in items)

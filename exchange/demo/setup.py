@@ -6,16 +6,17 @@ import json
 import logging
 import random
 import time
+from typing import Literal
 from urllib.parse import urlsplit
 
+from exchange.demo.catalog import DEMO_STORE_BRAND, demo_network
+from exchange.demo.routes import DEMO_FILE
+from exchange.runtime import Runtime
 from partners import service as partners
 from partners.feeds import FeedFormat, parse_feed
 from partners.schemas import CampaignCreate
 from publishers import service as publishers
 from publishers.schemas import StoreCreate
-from exchange.demo.catalog import DEMO_STORE_BRAND, demo_network
-from exchange.demo.routes import DEMO_FILE
-from exchange.runtime import Runtime
 
 log = logging.getLogger("encore.demo")
 
@@ -37,20 +38,29 @@ async def build_demo(runtime: Runtime, products: int, brands: int, seed: int = 7
             feed = parse_feed(b"\n".join(json.dumps(row).encode() for row in rows), FeedFormat.JSONL)
             result = await partners.ingest(session, partner.id, feed)
             to_index += result.changed
-            pricing = "cpa" if n % 5 == 0 else "cpc"
+            pricing: Literal["cpc", "cpa"] = "cpa" if n % 5 == 0 else "cpc"
             bid = rng.randint(800, 4000) if pricing == "cpa" else rng.randint(20, 120)
             await partners.create_campaign(
-                session, partner.id,
+                session,
+                partner.id,
                 CampaignCreate(f"{brand.name} thank-you offers", pricing, "USD", bid, 50_000, 1_000_000),
             )
-            accounts.append({"name": brand.name, "partner_id": partner.id, "secret_key": partner.secret_key,
-                             "signing_secret": partner.signing_secret})
+            accounts.append(
+                {
+                    "name": brand.name,
+                    "partner_id": partner.id,
+                    "secret_key": partner.secret_key,
+                    "signing_secret": partner.signing_secret,
+                }
+            )
             if n % 10 == 0 or n == len(network):
                 print(f"  partners {n}/{len(network)}, products stored {len(to_index):,}", flush=True)
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(runtime.settings.public_url))
+        # The demo page is opened as localhost as often as 127.0.0.1: both are the demo store's origin.
+        origins = sorted({origin, origin.replace("127.0.0.1", "localhost"), origin.replace("localhost", "127.0.0.1")})
         store = await publishers.create_store(
             session,
-            StoreCreate(name=DEMO_STORE_BRAND, brand=DEMO_STORE_BRAND, allowed_origins=[origin], max_offers=2),
+            StoreCreate(name=DEMO_STORE_BRAND, brand=DEMO_STORE_BRAND, allowed_origins=origins, max_offers=2),
             runtime.settings.store_share_bps,
         )
     print(f"  embedding {len(to_index):,} products with all-MiniLM-L6-v2 (first run only)...", flush=True)

@@ -118,7 +118,9 @@ def verify_postback_signature(secret: str, header: str | None, body: bytes, tole
         raise AuthenticationError("Encore-Signature does not match the body", fix=fix)
 
 
-async def convert(runtime: Runtime, session: AsyncSession, partner_id: str, body: bytes, signature: str | None) -> ConversionOut:
+async def convert(
+    runtime: Runtime, session: AsyncSession, partner_id: str, body: bytes, signature: str | None
+) -> ConversionOut:
     """A partner's conversion postback: bills a CPA campaign once per transaction id."""
     partner = await session.get(Partner, partner_id)
     if partner is None:
@@ -127,9 +129,13 @@ async def convert(runtime: Runtime, session: AsyncSession, partner_id: str, body
     try:
         postback = msgspec.json.decode(body, type=ConversionIn)
     except msgspec.ValidationError as exc:
-        raise InvalidInputError(f"invalid conversion: {exc}", fix='send {"transaction_id": "...", "click_id": "clk_..."}') from exc
+        raise InvalidInputError(
+            f"invalid conversion: {exc}", fix='send {"transaction_id": "...", "click_id": "clk_..."}'
+        ) from exc
     except msgspec.DecodeError as exc:
-        raise InvalidInputError("the body is not JSON", fix='send {"transaction_id": "...", "click_id": "clk_..."}') from exc
+        raise InvalidInputError(
+            "the body is not JSON", fix='send {"transaction_id": "...", "click_id": "clk_..."}'
+        ) from exc
     digest = hashlib.sha256(body).hexdigest()
     earlier = await _conversion_reply(session, partner_id, postback.transaction_id, digest)
     if earlier is not None:
@@ -142,8 +148,12 @@ async def convert(runtime: Runtime, session: AsyncSession, partner_id: str, body
             fix="send the encore_click value from the landing URL's query string",
         )
     conversion = Conversion(
-        id=new_id("cnv"), partner_id=partner_id, transaction_id=postback.transaction_id,
-        click_id=click.id, body_hash=digest, billed=False,
+        id=new_id("cnv"),
+        partner_id=partner_id,
+        transaction_id=postback.transaction_id,
+        click_id=click.id,
+        body_hash=digest,
+        billed=False,
     )
     day = _today()
     if offer.pricing != "cpa":
@@ -164,7 +174,9 @@ async def convert(runtime: Runtime, session: AsyncSession, partner_id: str, body
     return _conversion_out(conversion, offer)
 
 
-async def _conversion_reply(session: AsyncSession, partner_id: str, transaction_id: str, digest: str) -> ConversionOut | None:
+async def _conversion_reply(
+    session: AsyncSession, partner_id: str, transaction_id: str, digest: str
+) -> ConversionOut | None:
     stmt = (
         select(Conversion, Offer)
         .join(Click, Click.id == Conversion.click_id)

@@ -21,7 +21,13 @@ def running_brand() -> list[dict[str, Any]]:
         for i, (model, size) in enumerate([(m, s) for m in ("Pacer", "Glide", "Tempo") for s in (9, 10, 11)])
     ]
     socks = [
-        product(f"SO-{i}", f"Trailwind Merino Running Socks, {cut} Cut, 3-Pack, Size {size}", "Trailwind", "18.00 USD", SOCKS)
+        product(
+            f"SO-{i}",
+            f"Trailwind Merino Running Socks, {cut} Cut, 3-Pack, Size {size}",
+            "Trailwind",
+            "18.00 USD",
+            SOCKS,
+        )
         for i, (cut, size) in enumerate([(c, s) for c in ("Low", "Quarter", "Crew") for s in ("M", "L")])
     ]
     return shoes + socks
@@ -29,7 +35,9 @@ def running_brand() -> list[dict[str, Any]]:
 
 def coffee_brand() -> list[dict[str, Any]]:
     machines = [
-        product(f"EM-{i}", f"Brewmaster {name} Espresso Machine with Milk Frother", "Brewmaster", "349.00 USD", ESPRESSO)
+        product(
+            f"EM-{i}", f"Brewmaster {name} Espresso Machine with Milk Frother", "Brewmaster", "349.00 USD", ESPRESSO
+        )
         for i, name in enumerate(("Classic", "Barista Pro", "Compact"))
     ]
     pods = [
@@ -42,6 +50,7 @@ def coffee_brand() -> list[dict[str, Any]]:
 def phone_brand() -> list[dict[str, Any]]:
     phones = [product(f"PH-{i}", f"Novaline X{i} Smartphone 128GB", "Novaline", "699.00 USD", PHONES) for i in range(3)]
     cases = [
-        product(f"PC-{i}", f"Novaline X{i} Clear Shockproof Phone Case", "Novaline", "19.00 USD", CASES) for i in range(3)
+        product(f"PC-{i}", f"Novaline X{i} Clear Shockproof Phone Case", "Novaline", "19.00 USD", CASES)
+        for i in range(3)
     ]
     return phones + cases

@@ -17,7 +17,9 @@ KINDS = ["memory"] + (["redis"] if REDIS_URL else [])
 
 @pytest.fixture(params=KINDS)
 async def counters(request: pytest.FixtureRequest) -> AsyncIterator[Counters]:
-    impl: Counters = MemoryCounters() if request.param == "memory" else RedisCounters(REDIS_URL, f"t:{uuid.uuid4().hex}:")
+    impl: Counters = (
+        MemoryCounters() if request.param == "memory" else RedisCounters(REDIS_URL, f"t:{uuid.uuid4().hex}:")
+    )
     yield impl
     await impl.close()
 

@@ -78,8 +78,11 @@ async def test_merchant_center_rss_sample_uploads_cleanly(api: Api) -> None:
 async def test_a_feed_that_is_not_a_feed_is_refused_and_loses_nothing(api: Api) -> None:
     partner = await api.partner("Trailwind")
     await api.upload(partner, jsonl([product("S1", "Running Socks", "Trailwind")]))
-    for body, ctype in ((b"<rss><channel><item>", "application/rss+xml"), (b"\xff\xfe\x00", "application/x-ndjson"),
-                        (b"id\ttitle\n1\tx\n", "text/tab-separated-values")):
+    for body, ctype in (
+        (b"<rss><channel><item>", "application/rss+xml"),
+        (b"\xff\xfe\x00", "application/x-ndjson"),
+        (b"id\ttitle\n1\tx\n", "text/tab-separated-values"),
+    ):
         r = await api.upload(partner, body, content_type=ctype)
         assert r.status_code == 400, (body, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
@@ -98,8 +101,14 @@ async def test_uploads_need_a_partner_key(api: Api) -> None:
 
 async def test_campaign_bad_input_gets_a_clear_4xx(api: Api) -> None:
     partner = await api.partner("Trailwind")
-    good = {"name": "c", "pricing": "cpc", "currency": "USD", "max_bid_minor": 50,
-            "daily_budget_minor": 1000, "total_budget_minor": 10000}
+    good = {
+        "name": "c",
+        "pricing": "cpc",
+        "currency": "USD",
+        "max_bid_minor": 50,
+        "daily_budget_minor": 1000,
+        "total_budget_minor": 10000,
+    }
     cases = {
         "negative bid": good | {"max_bid_minor": -5},
         "unknown currency": good | {"currency": "XYZ"},

@@ -47,8 +47,9 @@ async def test_widget_call_works_only_from_the_stores_registered_origin(api: Api
     for origin in ({"Origin": "https://evil.example"}, {}):
         r = await api.client.post("/v1/widget/offers", json=call, headers=origin)
         assert r.status_code == 403
-    wrong_key = await api.client.post("/v1/widget/offers", json=call | {"key": "pk_store_nope"},
-                                      headers={"Origin": "https://shop.example"})
+    wrong_key = await api.client.post(
+        "/v1/widget/offers", json=call | {"key": "pk_store_nope"}, headers={"Origin": "https://shop.example"}
+    )
     assert wrong_key.status_code == 401
 
 

@@ -1,0 +1,204 @@
+/* Encore thank-you-page widget: asks the exchange for partner offers that go with this order and shows
+   them in a Shadow DOM, so the store's CSS can't reach in and ours can't leak out. It must never break
+   the host page: every failure ends quietly, with at most a console.debug line. */
+(function () {
+  "use strict";
+  var w = window, d = document;
+  if (w.Encore) return; // included twice: the first copy does the work
+  w.Encore = { version: "1" };
+  var script = d.currentScript || d.querySelector("script[data-encore-key]");
+
+  function quiet(err) {
+    try { console.debug("encore:", err); } catch (e) { /* no console */ }
+  }
+
+  function httpUrl(value) {
+    if (!value || typeof value !== "string") return "";
+    try {
+      var u = new URL(value, location.href);
+      return u.protocol === "https:" || u.protocol === "http:" ? u.href : "";
+    } catch (e) { return ""; }
+  }
+
+  function el(tag, cls, text) {
+    var node = d.createElement(tag);
+    if (cls) node.className = cls;
+    if (text != null) node.textContent = String(text);
+    return node;
+  }
+
+  var STYLE =
+    ".w{all:initial;display:block;box-sizing:border-box;" +
+    "font:15px/1.45 var(--font,system-ui,-apple-system,'Segoe UI',Roboto,sans-serif);color:var(--fg);" +
+    "background:var(--bg);border:1px solid var(--line);border-radius:var(--r);padding:16px;margin:16px 0;" +
+    "--fg:#111827;--muted:#4b5563;--bg:#fff;--card:#fff;--line:#e5e7eb;--tag:#f3f4f6;--on:#fff}" +
+    ".w.dark{--fg:#f9fafb;--muted:#d1d5db;--bg:#111827;--card:#1f2937;--line:#374151;--tag:#374151}" +
+    ".w *{box-sizing:border-box;font:inherit;color:inherit;margin:0;text-transform:none;letter-spacing:normal}" +
+    ".hd{display:flex;align-items:center;justify-content:space-between;gap:8px;margin-bottom:12px;flex-wrap:wrap}" +
+    ".w h2{font-size:17px;font-weight:600}" +
+    ".tag{font-size:12px;font-weight:600;background:var(--tag);border-radius:999px;padding:2px 10px}" +
+    ".grid{display:grid;gap:12px;grid-template-columns:repeat(auto-fit,minmax(236px,1fr));" +
+    "grid-template-columns:repeat(auto-fit,minmax(min(100%,236px),1fr))}" +
+    ".card{display:flex;flex-direction:column;background:var(--card);border:1px solid var(--line);" +
+    "border-radius:var(--r);overflow:hidden}" +
+    ".media{height:150px;background:#f8fafc;display:flex;align-items:center;justify-content:center}" +
+    ".media img{width:100%;height:100%;object-fit:contain;display:block}" +
+    ".tile{width:100%;height:100%;display:flex;align-items:center;justify-content:center;color:#fff;" +
+    "font-size:40px;font-weight:700}" +
+    ".body{display:flex;flex-direction:column;gap:4px;padding:12px;flex:1}" +
+    ".brand{font-size:13px;color:var(--muted)}" +
+    ".w h3{font-size:15px;font-weight:600;display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical;" +
+    "overflow:hidden}" +
+    ".price{font-weight:700}" +
+    ".why{font-size:13px;color:var(--muted)}" +
+    ".act{display:flex;gap:8px;margin-top:auto;padding-top:8px;flex-wrap:wrap}" +
+    ".act a,.act button{min-height:44px;padding:0 16px;border-radius:var(--r);display:inline-flex;align-items:center;" +
+    "justify-content:center;font-weight:600;text-decoration:none;cursor:pointer;border:1px solid transparent}" +
+    ".act a{background:var(--accent,#2563eb);color:var(--on);flex:1}" +
+    ".act button{background:transparent;border-color:var(--muted)}" +
+    "a:focus,button:focus{outline:3px solid var(--fg);outline-offset:2px}" +
+    "a:focus:not(:focus-visible),button:focus:not(:focus-visible){outline:none}" +
+    "@media (max-width:480px){.card{flex-direction:row}.media{width:96px;height:auto;min-height:96px;flex:none}" +
+    ".body{padding:10px}}";
+
+  function luminance(rgb) {
+    var c = (rgb.match(/[\d.]+/g) || []).slice(0, 3).map(function (v) {
+      v = v / 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return c.length < 3 ? 0 : 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+
+  function applyTheme(box, theme) {
+    if (supports("font-family", theme.font)) box.style.setProperty("--font", theme.font);
+    if (supports("color", theme.accent)) box.style.setProperty("--accent", theme.accent);
+    var r = Number(theme.radius_px);
+    box.style.setProperty("--r", (theme.radius_px != null && isFinite(r) ? Math.max(0, Math.min(r, 32)) : 10) + "px");
+    if (theme.mode === "dark") box.classList.add("dark");
+  }
+
+  function supports(prop, value) {
+    try { return typeof value === "string" && w.CSS.supports(prop, value); } catch (e) { return false; }
+  }
+
+  function tile(brand) {
+    var name = String(brand || "?"), hue = 0;
+    for (var i = 0; i < name.length; i++) hue = (hue * 31 + name.charCodeAt(i)) % 360;
+    var t = el("div", "tile", name.charAt(0).toUpperCase());
+    t.style.background = "hsl(" + hue + ",45%,32%)"; // dark enough for white text at AA
+    t.setAttribute("aria-hidden", "true");
+    return t;
+  }
+
+  function card(offer, decisionId, host, grid) {
+    var title = String(offer.title || ""), href = httpUrl(offer.click_url);
+    if (!title || !href) return null;
+    var art = el("article", "card"), media = el("div", "media"), body = el("div", "body");
+    var src = httpUrl(offer.image_link);
+    if (src) {
+      var img = el("img");
+      img.alt = title;
+      img.loading = "lazy";
+      img.decoding = "async";
+      img.referrerPolicy = "no-referrer";
+      img.onerror = function () {
+        img.remove();
+        media.appendChild(tile(offer.brand));
+      };
+      img.src = src;
+      media.appendChild(img);
+    } else {
+      media.appendChild(tile(offer.brand));
+    }
+    var h = el("h3", null, title);
+    var price = offer.price && offer.price.display;
+    var act = el("div", "act"), a = el("a", null, "View offer"), no = el("button", null, "No thanks");
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener sponsored";
+    a.setAttribute("aria-label", "View offer: " + title);
+    no.type = "button";
+    no.setAttribute("aria-label", "No thanks, hide " + title);
+    no.onclick = function () {
+      try {
+        var next = art.nextElementSibling || art.previousElementSibling;
+        art.remove();
+        var detail = { decision_id: decisionId, offer_id: offer.offer_id };
+        host.dispatchEvent(new CustomEvent("encore:dismiss", { detail: detail }));
+        if (!grid.children.length) host.style.display = "none";
+        else if (next) next.querySelector("a").focus();
+      } catch (e) { quiet(e); }
+    };
+    act.appendChild(a);
+    act.appendChild(no);
+    body.appendChild(el("p", "brand", offer.brand || (offer.partner && offer.partner.name) || ""));
+    body.appendChild(h);
+    if (price) body.appendChild(el("p", "price", price));
+    if (offer.reason) body.appendChild(el("p", "why", offer.reason));
+    body.appendChild(act);
+    art.appendChild(media);
+    art.appendChild(body);
+    return art;
+  }
+
+  function render(host, data) {
+    var offers = data && Array.isArray(data.offers) ? data.offers : [];
+    if (!offers.length || !host.attachShadow || host.shadowRoot) return;
+    var box = el("section", "w"), grid = el("div", "grid"), hd = el("div", "hd");
+    box.setAttribute("aria-label", "Partner offers");
+    hd.appendChild(el("h2", null, "You might also like"));
+    hd.appendChild(el("span", "tag", "Partner offer"));
+    offers.forEach(function (offer) {
+      var c = offer && card(offer, data.decision_id, host, grid);
+      if (c) grid.appendChild(c);
+    });
+    if (!grid.children.length) return;
+    applyTheme(box, data.theme && typeof data.theme === "object" ? data.theme : {});
+    box.appendChild(hd);
+    box.appendChild(grid);
+    var root = host.attachShadow({ mode: "open" }), style = el("style", null, STYLE);
+    root.appendChild(style);
+    root.appendChild(box);
+    // White text on a light store accent would fail contrast: switch the button text to near-black.
+    var bg = getComputedStyle(grid.querySelector("a")).backgroundColor;
+    if ((1.05) / (luminance(bg) + 0.05) < 4.5) box.style.setProperty("--on", "#111827");
+  }
+
+  function start() {
+    var key = script && script.getAttribute("data-encore-key");
+    if (!key || typeof fetch !== "function") return quiet("no key or no fetch");
+    var base = new URL(script.src, location.href).origin;
+    var orderEl = d.getElementById(script.getAttribute("data-encore-order-id") || "encore-order");
+    if (!orderEl) return quiet("no order element");
+    var order = JSON.parse(orderEl.textContent);
+    var sel = script.getAttribute("data-encore-target"), host = sel && d.querySelector(sel);
+    if (!host) {
+      host = d.createElement("div");
+      var parent = script.parentNode && script.parentNode !== d.head ? script.parentNode : d.body;
+      parent.insertBefore(host, parent === script.parentNode ? script.nextSibling : null);
+    }
+    var ctrl = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = setTimeout(function () { if (ctrl) ctrl.abort(); }, 3000);
+    fetch(base + "/v1/widget/offers", {
+      method: "POST",
+      headers: { "Content-Type": "text/plain;charset=UTF-8" },
+      body: JSON.stringify({ key: key, order: order }),
+      credentials: "omit",
+      mode: "cors",
+      referrerPolicy: "origin",
+      signal: ctrl ? ctrl.signal : undefined,
+    })
+      .then(function (res) { return res.status === 200 ? res.json() : Promise.reject("HTTP " + res.status); })
+      .then(function (data) { clearTimeout(timer); render(host, data); })
+      .catch(function (err) { clearTimeout(timer); quiet(err); });
+  }
+
+  function safeStart() {
+    try { start(); } catch (e) { quiet(e); }
+  }
+
+  try {
+    if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", safeStart);
+    else safeStart();
+  } catch (e) { quiet(e); }
+})();
