@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.core.db import new_id
 from exchange.core.errors import InvalidInputError, NotFoundError
 from exchange.core.keys import hash_key, new_key
-from exchange.core.money import UnknownCurrencyError, check_currency
+from exchange.core.validation import currency_field
 from partners.feeds import FeedProduct, ParsedFeed
 from partners.models import Campaign, Partner, PartnerKey, Product
 from partners.schemas import CampaignCreate, PartnerCreated
@@ -113,12 +113,7 @@ def _text(row: dict[str, object]) -> str:
 
 
 async def create_campaign(session: AsyncSession, partner_id: str, body: CampaignCreate) -> Campaign:
-    try:
-        currency = check_currency(body.currency)
-    except UnknownCurrencyError as exc:
-        raise InvalidInputError(
-            str(exc), fix="send an ISO 4217 code such as USD, EUR or JPY", field="currency"
-        ) from exc
+    currency = currency_field(body.currency)
     if body.daily_budget_minor > body.total_budget_minor:
         raise InvalidInputError(
             "daily_budget_minor is larger than total_budget_minor",

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.core.db import new_id
-from exchange.core.errors import AuthenticationError, ForbiddenError, InvalidInputError
+from exchange.core.errors import AuthenticationError, ForbiddenError
 from exchange.core.keys import hash_key, new_key
-from exchange.core.money import UnknownCurrencyError, check_currency
+from exchange.core.validation import currency_field
 from publishers.models import Store, StoreKey
 from publishers.schemas import OrderIn, StoreCreate, StoreCreated
 
@@ -66,10 +66,4 @@ def order_digest(order: OrderIn) -> str:
 
 
 def checked_order(order: OrderIn) -> OrderIn:
-    try:
-        currency = check_currency(order.currency)
-    except UnknownCurrencyError as exc:
-        raise InvalidInputError(
-            str(exc), fix="send an ISO 4217 code such as USD, EUR or JPY", field="currency"
-        ) from exc
-    return msgspec.structs.replace(order, currency=currency, country=order.country.upper())
+    return msgspec.structs.replace(order, currency=currency_field(order.currency), country=order.country.upper())

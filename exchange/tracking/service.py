@@ -63,30 +63,27 @@ async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: Link
     elif not await runtime.counters.claim(f"engage:{offer.id}", settings.click_dedup_s):
         click.not_billed_reason = "repeat_click"
     else:
-        click.billed = await _spend(runtime, session, offer, day)
+        click.billed = await _charge(runtime, session, offer, f"click:{click.id}", day)
         click.not_billed_reason = "" if click.billed else "budget_exhausted"
     session.add(click)
-    if click.billed:
-        await _bill(session, offer, f"click:{click.id}", "cpc")
     await _commit_or_refund(runtime, session, offer, day, click.billed)
     return with_click_id(product.link, click.id)
 
 
-async def _spend(runtime: Runtime, session: AsyncSession, offer: Offer, day: str) -> bool:
+async def _charge(runtime: Runtime, session: AsyncSession, offer: Offer, event_ref: str, day: str) -> bool:
+    """Reserve the offer's price from the campaign's budgets and add the ledger transaction to the
+    session; False, with nothing added, when the budget cannot cover it."""
     campaign = await session.get(Campaign, offer.campaign_id)
-    assert campaign is not None
-    return await runtime.counters.try_spend(
-        campaign.id, day, offer.price_minor, campaign.daily_budget_minor, campaign.total_budget_minor
-    )
-
-
-async def _bill(session: AsyncSession, offer: Offer, event_ref: str, kind: str) -> None:
     store = await session.get(Store, offer.store_id)
-    assert store is not None
+    assert campaign is not None and store is not None
+    if not await runtime.counters.try_spend(
+        campaign.id, day, offer.price_minor, campaign.daily_budget_minor, campaign.total_budget_minor
+    ):
+        return False
     post_billable(
         session,
         event_ref=event_ref,
-        kind=kind,
+        kind=offer.pricing,
         store_id=store.id,
         share_bps=store.revenue_share_bps,
         partner_id=offer.partner_id,
@@ -94,6 +91,7 @@ async def _bill(session: AsyncSession, offer: Offer, event_ref: str, kind: str) 
         currency=offer.currency,
         gross_minor=offer.price_minor,
     )
+    return True
 
 
 async def _commit_or_refund(runtime: Runtime, session: AsyncSession, offer: Offer, day: str, spent: bool) -> None:
@@ -159,11 +157,9 @@ async def convert(
     if offer.pricing != "cpa":
         conversion.not_billed_reason = "cpc_campaign"
     else:
-        conversion.billed = await _spend(runtime, session, offer, day)
+        conversion.billed = await _charge(runtime, session, offer, f"conversion:{conversion.id}", day)
         conversion.not_billed_reason = "" if conversion.billed else "budget_exhausted"
     session.add(conversion)
-    if conversion.billed:
-        await _bill(session, offer, f"conversion:{conversion.id}", "cpa")
     try:
         await _commit_or_refund(runtime, session, offer, day, conversion.billed)
     except IntegrityError:  # the same postback raced us: the first one's answer stands

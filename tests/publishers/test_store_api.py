@@ -64,3 +64,19 @@ async def test_openapi_document_lists_the_api(api: Api) -> None:
     r = await api.client.get("/schema/openapi.json")
     paths = r.json()["paths"]
     assert {"/v1/catalog", "/v1/orders", "/v1/campaigns", "/v1/reports/payouts"} <= set(paths)
+
+
+async def test_operator_endpoints_refuse_bad_input_and_wrong_keys(api: Api) -> None:
+    bad_stores = {
+        "origin with a path": {"name": "s", "brand": "b", "allowed_origins": ["https://shop.example/thanks"]},
+        "share over 100%": {"name": "s", "brand": "b", "revenue_share_bps": 12000},
+        "five offers": {"name": "s", "brand": "b", "max_offers": 5},
+        "missing brand": {"name": "s"},
+    }
+    for name, body in bad_stores.items():
+        r = await api.client.post("/v1/stores", json=body, headers=api.operator)
+        assert r.status_code == 400, (name, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json"), name
+    assert (await api.client.post("/v1/partners", json={"name": ""}, headers=api.operator)).status_code == 400
+    assert (await api.client.post("/v1/partners", json={"name": "x"}, headers=bearer("adm_wrong"))).status_code == 401
+    assert (await api.client.post("/v1/partners", json={"name": "x"})).status_code == 401
