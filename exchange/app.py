@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import partners.routes
 import publishers.routes
@@ -33,6 +34,18 @@ def _indexer(runtime: Runtime) -> Runtime:
 
 def _counters(runtime: Runtime) -> Counters:
     return runtime.counters
+
+
+def _sessions(runtime: Runtime) -> async_sessionmaker[AsyncSession]:
+    return runtime.sessions
+
+
+def _uploads(runtime: Runtime) -> Path:
+    return runtime.settings.data_dir / "uploads"
+
+
+def _spawn(runtime: Runtime) -> Any:
+    return runtime.spawn
 
 
 async def _db(runtime: Runtime) -> AsyncIterator[AsyncSession]:
@@ -60,6 +73,9 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         "reader": Provide(auth.provide_reader),
         "indexer": Provide(_indexer, sync_to_thread=False),
         "counters": Provide(_counters, sync_to_thread=False),
+        "sessions": Provide(_sessions, sync_to_thread=False),
+        "uploads": Provide(_uploads, sync_to_thread=False),
+        "spawn": Provide(_spawn, sync_to_thread=False),
         "default_share_bps": Provide(lambda: settings.store_share_bps, sync_to_thread=False),
     }
     return Litestar(

@@ -82,7 +82,19 @@ def main(argv: list[str] | None = None) -> None:
         if name == "demo":
             cmd.add_argument("--products", type=int, default=20_000)
             cmd.add_argument("--brands", type=int, default=60)
+    bench = sub.add_parser("bench", help="benchmarks; results go to bench/results/")
+    bench_sub = bench.add_subparsers(dest="bench", required=True)
+    catalog = bench_sub.add_parser("catalog", help="a partner network uploaded through the API, at scale")
+    catalog.add_argument("--products", type=int, default=1_200_000)
+    catalog.add_argument("--brands", type=int, default=4_600)
+    catalog.add_argument("--database-url", default="", help="default: a SQLite file in a temporary folder")
+    catalog.add_argument("--encoder", default="static", choices=["static", "minilm"])
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        from bench import catalog as catalog_bench
+
+        catalog_bench.main(args.products, args.brands, args.database_url, args.encoder)
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(args)
     if args.command == "serve":

@@ -10,17 +10,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from embeddings.encoder import Encoder, minilm
+from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
+from embeddings.static import encoder_named
 from exchange.core.db import make_engine, make_sessionmaker
 from exchange.counters import Counters, open_counters
+from exchange.indexing import IndexWriter
 from exchange.ledger.service import campaign_spend
 from exchange.migrate import upgrade
 from exchange.settings import Settings
-from partners.models import Product
+from partners.models import CatalogJob, Product
 from partners.service import embed_text
 
 log = logging.getLogger("encore")
@@ -33,26 +35,39 @@ class Runtime:
     sessions: async_sessionmaker[Any]
     counters: Counters
     encoder: Encoder
-    index: VectorIndex
-    _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    writer: IndexWriter
+    jobs: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def index(self) -> VectorIndex:
+        return self.writer.index
 
     @property
     def searchable_products(self) -> int:
         return self.index.size
 
-    async def index_products(self, products: Sequence[tuple[int, str]]) -> int:
-        """Embed products and swap them into the live index, then persist it (the ProductIndexer)."""
-        if not products:
-            return self.index.version
+    async def index_products(self, products: Sequence[tuple[int, str]], remove: Sequence[int] = ()) -> int:
+        """Embed products and swap them into the live index (the partners' ProductIndexer)."""
         ids = np.fromiter((pid for pid, _ in products), dtype=np.int64, count=len(products))
         texts = [text for _, text in products]
-        async with self._index_lock:
-            vectors = await asyncio.to_thread(self.encoder.encode, texts, progress=len(texts) > 2000)
-            version = await asyncio.to_thread(self.index.upsert, ids, vectors)
-            await asyncio.to_thread(self.index.save, self.settings.index_dir)
-        return version
+        # Identical texts (size variants, re-listed items) are embedded once.
+        unique = list(dict.fromkeys(texts))
+        encoded = await asyncio.to_thread(self.encoder.encode, unique, progress=len(unique) > 20_000)
+        position = {text: row for row, text in enumerate(unique)}
+        vectors = encoded[[position[text] for text in texts]] if texts else encoded
+        return await self.writer.apply(ids, vectors, np.asarray(remove, dtype=np.int64))
+
+    def spawn(self, job: Any) -> None:
+        """Run a background job, keeping a reference so it is not garbage-collected mid-way."""
+        task = asyncio.create_task(job)
+        self.jobs.add(task)
+        task.add_done_callback(self.jobs.discard)
 
     async def close(self) -> None:
+        for task in list(self.jobs):
+            task.cancel()
+        await asyncio.gather(*self.jobs, return_exceptions=True)
+        await self.writer.close()
         await self.counters.close()
         await self.engine.dispose()
 
@@ -63,26 +78,54 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
     engine = make_engine(settings.sqlalchemy_url)
     await upgrade(engine)
     counters = await open_counters(settings.redis_url, settings.redis_prefix)
-    model: Encoder = encoder if encoder is not None else await asyncio.to_thread(minilm)
-    index = VectorIndex.load(settings.index_dir, model.dim) or VectorIndex(model.dim)
-    runtime = Runtime(settings, engine, make_sessionmaker(engine), counters, model, index)
-    await _reindex_if_stale(runtime)
+    model: Encoder = (
+        encoder
+        if encoder is not None
+        else await asyncio.to_thread(encoder_named, settings.encoder, settings.model_cache)
+    )
+    sessions = make_sessionmaker(engine)
+    await _fail_interrupted_jobs(sessions)
+    index = VectorIndex.load(settings.index_dir, model.dim)
+    if index is None or index.size != await _live_products(sessions):
+        index = None  # rebuilt below from the catalog
+    writer = IndexWriter(index or VectorIndex(model.dim), settings.index_dir)
+    writer.start()
+    runtime = Runtime(settings, engine, sessions, counters, model, writer)
+    if index is None:
+        await _reindex(runtime)
     await _seed_spend(runtime)
     return runtime
 
 
-async def _reindex_if_stale(runtime: Runtime) -> None:
+async def _live_products(sessions: async_sessionmaker[Any]) -> int:
+    async with sessions() as session:
+        stmt = select(func.count()).select_from(Product).where(Product.active.is_(True))
+        return int((await session.execute(stmt)).scalar_one())
+
+
+async def _reindex(runtime: Runtime) -> None:
+    """Embed the whole live catalog: the index on disk is missing, for another model, or stale."""
     async with runtime.sessions() as session:
-        count = (await session.execute(select(func.count()).select_from(Product))).scalar_one()
-        if count == runtime.index.size:
-            return
-        log.warning("index holds %d products, the catalog %d: re-embedding the catalog", runtime.index.size, count)
         rows = await session.execute(
-            select(Product.id, Product.title, Product.brand, Product.product_type, Product.google_product_category)
+            select(
+                Product.id, Product.title, Product.brand, Product.product_type, Product.google_product_category
+            ).where(Product.active.is_(True))
         )
         products = [(pid, embed_text(title, brand, ptype or gpc)) for pid, title, brand, ptype, gpc in rows]
-    runtime.index = VectorIndex(runtime.encoder.dim)
-    await runtime.index_products(products)
+    if products:
+        log.warning("re-embedding %d live products: the index on disk is missing or stale", len(products))
+        await runtime.index_products(products)
+        await runtime.writer.save()
+
+
+async def _fail_interrupted_jobs(sessions: async_sessionmaker[Any]) -> None:
+    async with sessions() as session:
+        await session.execute(
+            update(CatalogJob)
+            .where(CatalogJob.status.in_(("queued", "running")))
+            .values(status="failed", error="interrupted by a restart; upload the feed again")
+        )
+        await session.commit()
 
 
 async def _seed_spend(runtime: Runtime) -> None:

@@ -27,6 +27,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     link_ttl_s: int = 7 * 24 * 3600  # click and accept links expire after this
     postback_tolerance_s: int = 300  # a conversion postback's timestamp may be this far from now
     candidates: int = 200  # products retrieved from the index per line item
+    encoder: str = "minilm"  # minilm (all-MiniLM-L6-v2) or static (distilled from it, ~100x faster)
+    models_dir: Path | None = None  # where a distilled model is kept; empty: data_dir/models
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -34,7 +36,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def index_dir(self) -> Path:
-        return self.data_dir / "index"
+        return self.data_dir / "index" / self.encoder  # vectors of two encoders never share an index
+
+    @property
+    def model_cache(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
 
 
 _FIELDS = {f.name: f for f in msgspec.structs.fields(Settings)}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import enum
+import gzip
 import io
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+import os
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 import msgspec
@@ -19,36 +21,48 @@ from exchange.core.money import (
     parse_amount,
     parse_price,
 )
-
-GOOGLE_NS = "http://base.google.com/ns/1.0"
-
-REQUIRED_FIELDS = ("id", "title", "link", "price", "brand")
-OPTIONAL_FIELDS = (
-    "description",
-    "image_link",
-    "google_product_category",
-    "product_type",
-    "availability",
-    "gtin",
+from partners.feed_formats import (
+    FIELDS,
+    GOOGLE_NS,
+    MERCHANT_CENTER_EXTRAS,
+    OPTIONAL_FIELDS,
+    REQUIRED_FIELDS,
+    FeedFormatError,
+    RawRow,
+    RowError,
+    jsonl_rows,
+    rss_rows,
+    tsv_rows,
 )
-FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
-_FIELD_SET = frozenset(FIELDS)
 
-# Merchant Center attributes we don't use yet. JSON lines is our own format, so unknown
-# keys there are mistakes, but these ones come from partners exporting their Google feed.
-MERCHANT_CENTER_EXTRAS = frozenset(
-    {
-        "sale_price", "condition", "mpn", "color", "size", "gender", "age_group",
-        "item_group_id", "additional_image_link", "shipping", "adult", "identifier_exists",
-        "material", "pattern", *(f"custom_label_{n}" for n in range(5)),
-    }
-)  # fmt: skip
+__all__ = [
+    "AVAILABILITIES",
+    "FIELDS",
+    "GOOGLE_NS",
+    "MERCHANT_CENTER_EXTRAS",
+    "OPTIONAL_FIELDS",
+    "REQUIRED_FIELDS",
+    "FeedFormat",
+    "FeedFormatError",
+    "FeedProduct",
+    "FeedRow",
+    "ParsedFeed",
+    "RowError",
+    "detect_format",
+    "gtin_check_digit",
+    "iter_feed",
+    "open_feed",
+    "parse_feed",
+    "sniff",
+]
 
 AVAILABILITIES = ("in_stock", "out_of_stock", "preorder", "backorder")
 _AVAILABILITY_ALIASES = {"pre_order": "preorder", "back_order": "backorder"}
 _GTIN_LENGTHS = frozenset({8, 12, 13, 14})
-_RSS_PLAIN_FIELDS = frozenset({"title", "link", "description"})
 _BOM = b"\xef\xbb\xbf"
+_GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+SNIFF_BYTES = 64 * 1024
 
 
 class FeedFormat(enum.StrEnum):
@@ -83,26 +97,19 @@ class FeedProduct(msgspec.Struct, frozen=True, kw_only=True):
     gtin: str = ""
 
 
-class RowError(msgspec.Struct, frozen=True):
-    row: int
-    field: str
-    reason: str
-
-
-class FeedFormatError(ValueError):
-    """The feed as a whole can't be read; the message says how to fix it."""
-
-
 class ParsedFeed(msgspec.Struct):
     rows: int
     products: list[FeedProduct]
     errors: list[RowError]
 
 
-class _RawRow(NamedTuple):
-    row: int
-    values: Mapping[str, object]
-    errors: list[RowError]
+class FeedRow(msgspec.Struct, gc=False):
+    """One row of a feed as read: its product, or every problem found in it."""
+
+    row: int  # the line (JSON lines, TSV) or the item's position (RSS) where the row starts
+    id: str  # the row's id when it is a valid one, even if the row is rejected (a duplicate, say); else ""
+    product: FeedProduct | None  # None when rejected
+    errors: list[RowError]  # empty when accepted
 
 
 class _Invalid(Exception):
@@ -126,15 +133,23 @@ _LIMITS = {
 }
 
 
+_SPACE = re.compile(r"\s")
+
+
 def _shown(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _url(name: str, text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme in ("http", "https") and parts.netloc and not any(c.isspace() for c in text):
-        return text
+    if not _SPACE.search(text):
+        try:
+            parts = urlsplit(text)
+        except ValueError:  # e.g. an unclosed IPv6 bracket: "https://[::1/p"
+            pass
+        else:
+            if parts.scheme in ("http", "https") and parts.netloc:
+                return text
     raise _Invalid(f"{name} must be an absolute http or https URL, like 'https://shop.example/p/1'; got {_shown(text)}")
 
 
@@ -235,9 +250,9 @@ _MISSING = {
 }
 
 
-def _build(raw: _RawRow, first_seen: dict[str, int]) -> FeedProduct | list[RowError]:
+def _build(raw: RawRow, first_seen: dict[str, int]) -> FeedRow:
     """Check every field of a row so the partner sees all its problems at once."""
-    errors = list(raw.errors)
+    errors = raw.errors
     clean: dict[str, Any] = {}
     for name in FIELDS:
         value = raw.values.get(name)
@@ -251,126 +266,21 @@ def _build(raw: _RawRow, first_seen: dict[str, int]) -> FeedProduct | list[RowEr
             clean[name] = _price(value) if name == "price" else _text(name, value)
         except _Invalid as exc:
             errors.append(RowError(raw.row, name, str(exc)))
-    product_id = clean.get("id")
-    if product_id is not None and product_id in first_seen:
+    product_id: str = clean.get("id", "")
+    if product_id in first_seen:
         reason = f"duplicate id {product_id!r}, first seen on row {first_seen[product_id]}; ids must be unique"
         errors.append(RowError(raw.row, "id", reason))
     if errors:
-        return errors
+        return FeedRow(raw.row, product_id, None, errors)
     clean["price_minor"], clean["currency"] = clean.pop("price")
-    first_seen[clean["id"]] = raw.row
-    return FeedProduct(**clean)
+    first_seen[product_id] = raw.row
+    return FeedRow(raw.row, product_id, FeedProduct(**clean), errors)
 
 
-# --- readers: turn each format into raw rows of field name -> value ---
-
-_JSON_OBJECT = msgspec.json.Decoder(dict[str, Any])
-_JSONL_ALLOWED = ", ".join(FIELDS)
-
-
-def _jsonl_rows(text: str) -> Iterator[_RawRow | RowError]:
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            values = _JSON_OBJECT.decode(line)
-        except msgspec.DecodeError as exc:
-            reason = f'line is not a JSON object ({exc}); write one object per line, like {{"id": "sku-1", ...}}'
-            yield RowError(number, "", reason)
-            continue
-        errors = [
-            RowError(
-                number,
-                key,
-                f"unknown field {key!r}; allowed fields are {_JSONL_ALLOWED}",
-            )
-            for key in values
-            if key not in _FIELD_SET and key not in MERCHANT_CENTER_EXTRAS
-        ]
-        yield _RawRow(number, values, errors)
-
-
-def _column_name(header: str) -> str:
-    # Merchant Center accepts "image link", "Image_Link" and "g:image_link" alike.
-    return "_".join(header.strip().lower().removeprefix("g:").split())
-
-
-def _tsv_columns(header: list[str]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for index, raw_name in enumerate(header):
-        name = _column_name(raw_name)
-        if name in _FIELD_SET:
-            if name in columns:
-                raise FeedFormatError(f"TSV header names the column {name!r} twice; keep one of them")
-            columns[name] = index
-    missing = [name for name in REQUIRED_FIELDS if name not in columns]
-    if missing:
-        raise FeedFormatError(
-            f"TSV header is missing required columns: {', '.join(missing)}; the first line must "
-            "name the columns, separated by tabs, e.g. id, title, link, price, brand"
-        )
-    return columns
-
-
-def _tsv_rows(text: str) -> Iterator[_RawRow | RowError]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t")
-    try:
-        header = next(reader)
-        columns = _tsv_columns(header)
-        while True:
-            number = reader.line_num + 1  # a quoted value may span lines; report where the row starts
-            cells = next(reader, None)
-            if cells is None:
-                return
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) != len(header):
-                reason = (
-                    f"row has {len(cells)} columns but the header has {len(header)}; "
-                    "check for tabs inside values or missing columns"
-                )
-                yield RowError(number, "", reason)
-                continue
-            yield _RawRow(number, {name: cells[i] for name, i in columns.items()}, [])
-    except csv.Error as exc:
-        raise FeedFormatError(f"TSV can't be read near line {reader.line_num}: {exc}") from exc
-
-
-def _rss_root(text: str) -> ET.Element:
-    # ElementTree expands internal entities, so a DOCTYPE could carry an XML bomb; no feed needs one.
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise FeedFormatError("XML feeds must not contain DOCTYPE or ENTITY declarations; remove them")
-    try:
-        return ET.fromstring(text)  # noqa: S314 - DOCTYPE refused above
-    except ET.ParseError as exc:
-        raise FeedFormatError(f"XML is not well formed ({exc}); check the feed in an XML validator") from exc
-
-
-def _rss_rows(text: str) -> Iterator[_RawRow | RowError]:
-    root = _rss_root(text)
-    channel = root.find("channel") if root.tag == "rss" else None
-    if channel is None:
-        raise FeedFormatError(
-            f"not an RSS 2.0 feed: the root element is <{root.tag}>; expected "
-            f"<rss><channel><item>...</item></channel></rss> with fields in the {GOOGLE_NS} namespace"
-        )
-    google = f"{{{GOOGLE_NS}}}"
-    for number, item in enumerate(channel.iterfind("item"), start=1):
-        plain: dict[str, object] = {}
-        namespaced: dict[str, object] = {}
-        for child in item:
-            if child.tag.startswith(google):
-                namespaced.setdefault(child.tag.removeprefix(google), child.text or "")
-            elif child.tag in _RSS_PLAIN_FIELDS:
-                plain.setdefault(child.tag, child.text or "")
-        # g:title and friends are Merchant Center's own, so they win over the plain RSS ones.
-        yield _RawRow(number, plain | namespaced, [])
-
-
-_READERS: dict[FeedFormat, Callable[[str], Iterator[_RawRow | RowError]]] = {
-    FeedFormat.JSONL: _jsonl_rows,
-    FeedFormat.TSV: _tsv_rows,
-    FeedFormat.RSS: _rss_rows,
+_READERS: dict[FeedFormat, Callable[[BinaryIO], Iterator[RawRow | RowError]]] = {
+    FeedFormat.JSONL: jsonl_rows,
+    FeedFormat.TSV: tsv_rows,
+    FeedFormat.RSS: rss_rows,
 }
 
 
@@ -396,26 +306,47 @@ def detect_format(content_type: str | None, data: bytes) -> FeedFormat:
     )
 
 
-def parse_feed(data: bytes, fmt: FeedFormat) -> ParsedFeed:
-    """Read every row, keeping the valid products and a RowError for each problem."""
+def open_feed(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a stored upload for reading, decompressing it if it is gzip (told by its first bytes, not its name)."""
+    with open(path, "rb") as file:
+        compressed = file.read(2) == _GZIP_MAGIC
+    return cast(BinaryIO, gzip.open(path, "rb")) if compressed else open(path, "rb")
+
+
+def sniff(path: str | os.PathLike[str]) -> bytes:
+    """The first bytes of a stored upload, decompressed: enough for detect_format."""
+    with open_feed(path) as stream:
+        try:
+            return stream.read(SNIFF_BYTES)
+        except _GZIP_ERRORS as exc:
+            raise FeedFormatError(f"the feed looks gzip-compressed but can't be decompressed ({exc})") from exc
+
+
+def iter_feed(stream: BinaryIO, fmt: FeedFormat) -> Iterator[FeedRow]:
+    """Read a decompressed feed (see open_feed) one row at a time, in bounded memory; the stream is not closed.
+
+    A problem with the feed as a whole raises FeedFormatError when it is met, which may be after
+    many rows were yielded (XML that breaks at item 500,000, a bad byte on line 70,000): the
+    message says where, and the caller should then drop the whole upload.
+    """
+    first_seen: dict[str, int] = {}  # accepted ids and their rows: ~100 MB at a million rows
+    row = 0
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+        for raw in _READERS[fmt](stream):
+            row = raw.row
+            yield FeedRow(row, "", None, [raw]) if isinstance(raw, RowError) else _build(raw, first_seen)
+    except _GZIP_ERRORS as exc:
         raise FeedFormatError(
-            f"the feed is not UTF-8 (invalid byte at offset {exc.start}); export or save it as UTF-8"
+            f"the compressed feed is cut short or damaged after row {row} ({exc}); compress and upload it again"
         ) from exc
-    if not text.strip():
-        raise FeedFormatError("the feed is empty; send at least one product")
+
+
+def parse_feed(data: bytes, fmt: FeedFormat) -> ParsedFeed:
+    """Read every row of a feed held in memory, keeping the valid products and a RowError for each problem."""
     feed = ParsedFeed(rows=0, products=[], errors=[])
-    first_seen: dict[str, int] = {}
-    for raw in _READERS[fmt](text):
+    for row in iter_feed(io.BytesIO(data), fmt):
         feed.rows += 1
-        if isinstance(raw, RowError):
-            feed.errors.append(raw)
-            continue
-        built = _build(raw, first_seen)
-        if isinstance(built, FeedProduct):
-            feed.products.append(built)
-        else:
-            feed.errors.extend(built)
+        if row.product is not None:
+            feed.products.append(row.product)
+        feed.errors += row.errors
     return feed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.core.db import Base, UTCDateTime, utcnow
@@ -48,6 +48,8 @@ class Product(Base):
     availability: Mapped[str] = mapped_column(String(20), default="in_stock")
     gtin: Mapped[str] = mapped_column(String(14), default="")
     content_hash: Mapped[str] = mapped_column(String(32))
+    # Retired products (gone from a full-replace feed, or deleted) stay for the ledger's history.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -65,3 +67,29 @@ class Campaign(Base):
     total_budget_minor: Mapped[int] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CatalogJob(Base):
+    """One feed upload: stored on disk first, then processed in chunks with visible progress."""
+
+    __tablename__ = "catalog_jobs"
+    __table_args__ = (Index("ix_catalog_jobs_partner_created", "partner_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    mode: Mapped[str] = mapped_column(String(10))  # upsert | replace | delete
+    format: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12))  # queued | running | succeeded | failed
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[int] = mapped_column(Integer, default=0)
+    index_version: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

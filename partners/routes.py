@@ -1,22 +1,32 @@
-"""The partner API: accounts (operator), catalog uploads, campaigns, conversion postbacks."""
+"""The partner API: accounts (operator), catalog uploads and jobs, campaigns."""
 
 from __future__ import annotations
 
+import csv
 import time
+from pathlib import Path
 from typing import Any
 
-from litestar import Request, get, post
+import anyio
+from litestar import Request, delete, get, post
 from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.response import File
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from exchange.core.errors import InvalidInputError
+from exchange.core.errors import InvalidInputError, NotFoundError
 from partners import service
-from partners.feeds import FeedFormat, FeedFormatError, detect_format, parse_feed
-from partners.models import Campaign, Partner
-from partners.schemas import CampaignCreate, CampaignOut, PartnerCreate, PartnerCreated, UploadReport
+from partners.feeds import FeedFormat, FeedFormatError, RowError, detect_format, sniff
+from partners.ingest import Mode, retire, run_job
+from partners.models import Campaign, CatalogJob, Partner
+from partners.schemas import CampaignCreate, CampaignOut, JobOut, PartnerCreate, PartnerCreated, UploadReport
 from partners.service import ProductIndexer, SpendReader
 
-MAX_FEED_BYTES = 256 * 1024 * 1024
+MAX_FEED_BYTES = 4 * 1024**3  # a 1.2M-row feed is ~1 GB uncompressed
+MAX_SYNC_BYTES = 64 * 1024**2
+ModeParam = Parameter(
+    query="mode", default=Mode.UPSERT, description="upsert, replace (retire what is missing) or delete"
+)
+FormatParam = Parameter(query="format", default=None, description="jsonl, tsv or rss; else from Content-Type")
 
 
 @post("/v1/partners", summary="Create a partner (operator)", tags=["operator"])
@@ -24,41 +34,167 @@ async def create_partner(data: PartnerCreate, db: AsyncSession, operator: None) 
     return await service.create_partner(db, data.name)
 
 
+async def _store_upload(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    partner: Partner,
+    uploads: Path,
+    mode: Mode,
+    feed_format: FeedFormat | None,
+    limit: int,
+) -> tuple[CatalogJob, Path]:
+    """Stream the body to disk (gzip stays compressed) and open a job for it."""
+    path = anyio.Path(uploads / f"{partner.id}-{time.time_ns()}.feed")
+    await path.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    async with await anyio.open_file(path, "wb") as out:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                break
+            await out.write(chunk)
+    if size > limit or size == 0:
+        await path.unlink()
+        raise InvalidInputError(
+            f"the feed is empty or larger than {limit // 1024**2} MiB",
+            fix="send the feed as the body; gzip it, or use POST /v1/catalog/jobs for large feeds",
+        )
+    try:
+        fmt = feed_format or detect_format(request.headers.get("content-type"), sniff(path))
+    except FeedFormatError as exc:
+        await path.unlink()
+        raise InvalidInputError(str(exc), fix="send ?format=jsonl|tsv|rss or a matching Content-Type") from exc
+    job = await service.create_job(db, partner.id, mode.value, fmt.value, size)
+    final = await path.rename(path.with_name(f"{job.id}.feed"))
+    return job, Path(final)
+
+
+def job_out(job: CatalogJob) -> JobOut:
+    return JobOut(
+        job.id,
+        job.mode,
+        job.format,
+        job.status,
+        job.bytes,
+        job.rows,
+        job.accepted,
+        job.rejected,
+        job.created,
+        job.updated,
+        job.unchanged,
+        job.retired,
+        job.index_version,
+        job.error,
+        job.created_at,
+        job.started_at,
+        job.finished_at,
+        f"/v1/catalog/jobs/{job.id}/errors",
+    )
+
+
+def _errors(path: Path) -> list[RowError]:
+    with path.open(newline="", encoding="utf-8") as file:
+        return [RowError(int(row["row"]), row["field"], row["reason"]) for row in csv.DictReader(file)]
+
+
 @post(
     "/v1/catalog",
-    summary="Upload a product feed",
+    summary="Upload a product feed and wait for it",
     tags=["partner"],
     status_code=200,
-    request_max_body_size=MAX_FEED_BYTES,
+    request_max_body_size=MAX_SYNC_BYTES,
 )
 async def upload_catalog(
     request: Request[Any, Any, Any],
     db: AsyncSession,
     partner: Partner,
     indexer: ProductIndexer,
-    feed_format: FeedFormat | None = Parameter(query="format", default=None),
+    sessions: async_sessionmaker[AsyncSession],
+    uploads: Path,
+    mode: Mode = ModeParam,
+    feed_format: FeedFormat | None = FormatParam,
 ) -> UploadReport:
-    """JSON lines, Merchant Center TSV, or Merchant Center RSS 2.0 XML, chosen by `?format=` or the
-    Content-Type. Valid rows are stored and made searchable; each rejected row is reported."""
-    body = await request.body()
-    try:
-        fmt = feed_format or detect_format(request.headers.get("content-type"), body)
-        feed = parse_feed(body, fmt)
-    except FeedFormatError as exc:
-        raise InvalidInputError(str(exc), fix="see docs/feeds.md for the accepted formats") from exc
-    result = await service.ingest(db, partner.id, feed)
-    version = await indexer.index_products(result.changed)
+    """For feeds up to 64 MiB: JSON lines, Merchant Center TSV or RSS 2.0 XML (gzip accepted). The
+    answer lists every rejected row; the valid rows are searchable when it returns. A feed that is
+    malformed as a whole gets a 400 naming where it broke, and changes nothing."""
+    job, path = await _store_upload(request, db, partner, uploads, mode, feed_format, MAX_SYNC_BYTES)
+    done = await run_job(sessions, indexer, job.id, path)
+    path.unlink(missing_ok=True)
+    if done.status == "failed" and done.rows == 0:
+        raise InvalidInputError(done.error, fix="see docs/feeds.md for the accepted formats", job_id=done.id)
     return UploadReport(
-        format=fmt.value,
-        rows=feed.rows,
-        accepted=len(feed.products),
-        created=result.created,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        rejected=feed.errors,
-        index_version=version,
+        job_id=done.id,
+        status=done.status,
+        error=done.error,
+        format=done.format,
+        rows=done.rows,
+        accepted=done.accepted,
+        created=done.created,
+        updated=done.updated,
+        unchanged=done.unchanged,
+        retired=done.retired,
+        rejected=_errors(path.with_suffix(".errors.csv")),
+        index_version=done.index_version,
         searchable_products=indexer.searchable_products,
     )
+
+
+@post(
+    "/v1/catalog/jobs",
+    summary="Start an upload job for a feed of any size",
+    tags=["partner"],
+    status_code=202,
+    request_max_body_size=MAX_FEED_BYTES,
+)
+async def start_job(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    partner: Partner,
+    indexer: ProductIndexer,
+    sessions: async_sessionmaker[AsyncSession],
+    uploads: Path,
+    spawn: Any,
+    mode: Mode = ModeParam,
+    feed_format: FeedFormat | None = FormatParam,
+) -> JobOut:
+    """The feed is stored, then processed in the background: poll GET /v1/catalog/jobs/{id} for
+    progress, and fetch every rejected row from its errors_url."""
+    job, path = await _store_upload(request, db, partner, uploads, mode, feed_format, MAX_FEED_BYTES)
+
+    async def run() -> None:
+        await run_job(sessions, indexer, job.id, path)
+        path.unlink(missing_ok=True)
+
+    spawn(run())
+    return job_out(job)
+
+
+@get("/v1/catalog/jobs/{job_id:str}", summary="An upload job's progress and outcome", tags=["partner"])
+async def get_job(job_id: str, db: AsyncSession, partner: Partner) -> JobOut:
+    return job_out(await service.get_job(db, partner.id, job_id))
+
+
+@get("/v1/catalog/jobs/{job_id:str}/errors", summary="Every rejected row of a job, as CSV", tags=["partner"])
+async def job_errors(job_id: str, db: AsyncSession, partner: Partner, uploads: Path) -> File:
+    job = await service.get_job(db, partner.id, job_id)
+    path = uploads / f"{job.id}.errors.csv"
+    if not path.exists():
+        raise InvalidInputError(
+            f"job {job.id} has no error report yet (status {job.status})",
+            fix="wait until the job is running or finished",
+        )
+    return File(path, filename=f"{job.id}-errors.csv", media_type="text/csv; charset=utf-8")
+
+
+@delete("/v1/catalog/products/{product_id:str}", summary="Retire one product", tags=["partner"], status_code=200)
+async def delete_product(
+    product_id: str, db: AsyncSession, partner: Partner, indexer: ProductIndexer
+) -> dict[str, Any]:
+    gone = await retire(db, partner.id, [product_id])
+    if not gone:
+        raise NotFoundError(f"no live product {product_id!r} in your catalog", fix="use the id from your feed")
+    version = await indexer.index_products([], remove=gone)
+    return {"id": product_id, "retired": True, "index_version": version}
 
 
 async def _campaign_out(campaign: Campaign, spend: SpendReader) -> CampaignOut:
@@ -94,4 +230,14 @@ async def get_campaign(campaign_id: str, db: AsyncSession, partner: Partner, cou
     return await _campaign_out(await service.get_campaign(db, partner.id, campaign_id), counters)
 
 
-route_handlers = [create_partner, upload_catalog, create_campaign, list_campaigns, get_campaign]
+route_handlers = [
+    create_partner,
+    upload_catalog,
+    start_job,
+    get_job,
+    job_errors,
+    delete_product,
+    create_campaign,
+    list_campaigns,
+    get_campaign,
+]

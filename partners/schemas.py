@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 import msgspec
@@ -46,13 +47,38 @@ class CampaignOut(msgspec.Struct):
     active: bool
 
 
+class JobOut(msgspec.Struct):
+    id: str
+    mode: str
+    format: str
+    status: str  # queued | running | succeeded | failed
+    bytes: int
+    rows: int
+    accepted: int
+    rejected: int
+    created: int
+    updated: int
+    unchanged: int
+    retired: int
+    index_version: int
+    error: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    errors_url: str  # every rejected row as CSV: row, id, field, reason
+
+
 class UploadReport(msgspec.Struct):
+    job_id: str
+    status: str
+    error: str
     format: str
     rows: int
     accepted: int
     created: int
     updated: int
     unchanged: int
+    retired: int
     rejected: list[RowError]
     index_version: int
     searchable_products: int

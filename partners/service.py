@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-import msgspec
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.core.db import new_id
 from exchange.core.errors import InvalidInputError, NotFoundError
 from exchange.core.keys import hash_key, new_key
 from exchange.core.validation import currency_field
-from partners.feeds import FeedProduct, ParsedFeed
-from partners.models import Campaign, Partner, PartnerKey, Product
+from partners.models import Campaign, CatalogJob, Partner, PartnerKey
 from partners.schemas import CampaignCreate, PartnerCreated
-
-_encode = msgspec.json.Encoder().encode
 
 
 @runtime_checkable
@@ -28,8 +23,9 @@ class ProductIndexer(Protocol):
     @property
     def searchable_products(self) -> int: ...
 
-    async def index_products(self, products: Sequence[tuple[int, str]]) -> int:
-        """Embed (product id, text) pairs into the live index; returns the new index version."""
+    async def index_products(self, products: Sequence[tuple[int, str]], remove: Sequence[int] = ()) -> int:
+        """Embed (product id, text) pairs into the live index and drop `remove`; returns the index
+        version that holds the change (searchable once this returns)."""
         ...
 
 
@@ -40,27 +36,9 @@ class SpendReader(Protocol):
         ...
 
 
-class IngestResult(msgspec.Struct):
-    created: int
-    updated: int
-    unchanged: int
-    changed: list[tuple[int, str]]  # (product id, text to embed) for new and changed products
-
-
 def embed_text(title: str, brand: str, category: str) -> str:
     """What a product's vector is computed from: its title, brand and category path."""
     return " | ".join(part for part in (title, brand, category) if part)
-
-
-def _content_hash(product: FeedProduct) -> str:
-    return hashlib.blake2b(_encode(product), digest_size=16).hexdigest()
-
-
-def _row(product: FeedProduct) -> dict[str, object]:
-    row = msgspec.structs.asdict(product)
-    row["external_id"] = row.pop("id")
-    row["content_hash"] = _content_hash(product)
-    return row
 
 
 async def create_partner(session: AsyncSession, name: str) -> PartnerCreated:
@@ -78,38 +56,20 @@ async def partner_for_key(session: AsyncSession, key: str) -> Partner | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def ingest(session: AsyncSession, partner_id: str, feed: ParsedFeed) -> IngestResult:
-    """Upsert a feed's valid products: unchanged rows are not touched, so a re-upload changes nothing."""
-    known = {
-        external_id: (product_id, digest)
-        for external_id, product_id, digest in await session.execute(
-            select(Product.external_id, Product.id, Product.content_hash).where(Product.partner_id == partner_id)
-        )
-    }
-    new_rows: list[dict[str, object]] = []
-    changed_rows: list[dict[str, object]] = []
-    for product in feed.products:
-        row = _row(product)
-        seen = known.get(product.id)
-        if seen is None:
-            new_rows.append(row | {"partner_id": partner_id})
-        elif seen[1] != row["content_hash"]:
-            changed_rows.append(row | {"id": seen[0]})
-    changed: list[tuple[int, str]] = []
-    if new_rows:
-        ids = (await session.execute(insert(Product).returning(Product.id), new_rows)).scalars().all()
-        changed += [(pid, _text(row)) for pid, row in zip(ids, new_rows, strict=True)]
-    if changed_rows:
-        await session.execute(update(Product), changed_rows)
-        changed += [(int(str(row["id"])), _text(row)) for row in changed_rows]
+async def create_job(session: AsyncSession, partner_id: str, mode: str, fmt: str, size: int) -> CatalogJob:
+    job = CatalogJob(id=new_id("job"), partner_id=partner_id, mode=mode, format=fmt, status="queued", bytes=size)
+    session.add(job)
     await session.commit()
-    unchanged = len(feed.products) - len(new_rows) - len(changed_rows)
-    return IngestResult(len(new_rows), len(changed_rows), unchanged, changed)
+    return job
 
 
-def _text(row: dict[str, object]) -> str:
-    category = str(row["product_type"] or row["google_product_category"])
-    return embed_text(str(row["title"]), str(row["brand"]), category)
+async def get_job(session: AsyncSession, partner_id: str, job_id: str) -> CatalogJob:
+    job = await session.get(CatalogJob, job_id)
+    if job is None or job.partner_id != partner_id:
+        raise NotFoundError(
+            f"no upload job {job_id!r} for this partner", fix="use the id POST /v1/catalog/jobs returned"
+        )
+    return job
 
 
 async def create_campaign(session: AsyncSession, partner_id: str, body: CampaignCreate) -> Campaign:

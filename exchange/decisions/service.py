@@ -112,7 +112,7 @@ async def _products(session: AsyncSession, ids: list[int]) -> dict[int, pipeline
         Product.google_product_category,
         Product.title,
         Product.availability,
-    ).where(Product.id.in_(ids))
+    ).where(Product.id.in_(ids), Product.active.is_(True))
     return {
         pid: pipeline.ProductInfo(pid, partner, brand, ptype or gpc, title, availability == "in_stock")
         for pid, partner, brand, ptype, gpc, title, availability in await session.execute(stmt)

@@ -6,6 +6,7 @@ import json
 import logging
 import random
 import time
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -13,7 +14,8 @@ from exchange.demo.catalog import DEMO_STORE_BRAND, demo_network
 from exchange.demo.routes import DEMO_FILE
 from exchange.runtime import Runtime
 from partners import service as partners
-from partners.feeds import FeedFormat, parse_feed
+from partners.feeds import FeedFormat
+from partners.ingest import Mode, run_job
 from partners.schemas import CampaignCreate
 from publishers import service as publishers
 from publishers.schemas import StoreCreate
@@ -29,15 +31,18 @@ async def build_demo(runtime: Runtime, products: int, brands: int, seed: int = 7
     started = time.perf_counter()
     network = demo_network(products=products, brands=brands, seed=seed)
     rng = random.Random(seed)
-    to_index: list[tuple[int, str]] = []
+    jobs: list[tuple[str, Path]] = []
+    uploads = runtime.settings.data_dir / "uploads"
     accounts = []
     async with runtime.sessions() as session:
         for n, (brand, rows) in enumerate(network, start=1):
             partner = await partners.create_partner(session, brand.name)
-            # The same path a partner's upload takes: a JSON lines feed, parsed and validated row by row.
-            feed = parse_feed(b"\n".join(json.dumps(row).encode() for row in rows), FeedFormat.JSONL)
-            result = await partners.ingest(session, partner.id, feed)
-            to_index += result.changed
+            # The same path a partner's upload takes: a stored JSON lines feed, run as an upload job.
+            uploads.mkdir(parents=True, exist_ok=True)
+            job = await partners.create_job(session, partner.id, Mode.UPSERT, FeedFormat.JSONL, 0)
+            feed = uploads / f"{job.id}.feed"
+            feed.write_bytes(b"\n".join(json.dumps(row).encode() for row in rows))
+            jobs.append((job.id, feed))
             pricing: Literal["cpc", "cpa"] = "cpa" if n % 5 == 0 else "cpc"
             bid = rng.randint(800, 4000) if pricing == "cpa" else rng.randint(20, 120)
             await partners.create_campaign(
@@ -54,7 +59,7 @@ async def build_demo(runtime: Runtime, products: int, brands: int, seed: int = 7
                 }
             )
             if n % 10 == 0 or n == len(network):
-                print(f"  partners {n}/{len(network)}, products stored {len(to_index):,}", flush=True)
+                print(f"  partners {n}/{len(network)} created", flush=True)
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(runtime.settings.public_url))
         # The demo page is opened as localhost as often as 127.0.0.1: both are the demo store's origin.
         origins = sorted({origin, origin.replace("127.0.0.1", "localhost"), origin.replace("localhost", "127.0.0.1")})
@@ -63,14 +68,23 @@ async def build_demo(runtime: Runtime, products: int, brands: int, seed: int = 7
             StoreCreate(name=DEMO_STORE_BRAND, brand=DEMO_STORE_BRAND, allowed_origins=origins, max_offers=2),
             runtime.settings.store_share_bps,
         )
-    print(f"  embedding {len(to_index):,} products with all-MiniLM-L6-v2 (first run only)...", flush=True)
-    await runtime.index_products(to_index)
+    print(
+        f"  uploading and embedding {products:,} products with {runtime.encoder.name} (first run only)...", flush=True
+    )
+    searchable = 0
+    for n, (job_id, feed) in enumerate(jobs, start=1):
+        done = await run_job(runtime.sessions, runtime, job_id, feed)
+        feed.unlink(missing_ok=True)
+        searchable += done.accepted
+        if n % 10 == 0 or n == len(jobs):
+            print(f"  catalogs {n}/{len(jobs)}, products searchable {searchable:,}", flush=True)
+    await runtime.writer.save()
     demo: dict[str, object] = {
         "store_id": store.id,
         "store_secret_key": store.secret_key,
         "publishable_key": store.publishable_key,
         "partners": accounts,
-        "products": len(to_index),
+        "products": searchable,
         "built_in_s": round(time.perf_counter() - started, 1),
     }
     demo_file.write_text(json.dumps(demo, indent=2))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -214,7 +213,7 @@ async def test_index_is_persisted_and_reloaded_on_start(api: Api, encoder: Any) 
     from exchange.app import create_app
 
     *_, store = await network(api)
-    index_dir = Path(api.settings.data_dir) / "index"
+    index_dir = api.settings.index_dir
     assert (index_dir / "products.faiss").exists()
     async with AsyncTestClient(create_app(api.settings, encoder), base_url="http://testserver.local") as again:
         health = (await again.get("/healthz")).json()

@@ -315,6 +315,10 @@ def test_links_must_be_absolute_http_urls(link: str) -> None:
     assert one_error(jsonl(GOOD | {"image_link": link})).field == "image_link"
 
 
+def test_link_that_urllib_cannot_split_is_a_row_error() -> None:
+    assert one_error(jsonl(GOOD | {"link": "https://[::1/p"})).field == "link"
+
+
 @pytest.mark.parametrize("category", ["201", "Apparel & Accessories > Jewelry > Watches", "Toys"])
 def test_category_is_an_id_or_a_path(category: str) -> None:
     [product] = parse_feed(jsonl(GOOD | {"google_product_category": category}), FeedFormat.JSONL).products
