@@ -30,7 +30,7 @@ from partners.models import Partner, Product
 from partners.service import embed_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
-IN_FLIGHT = 4  # partners uploading at once
+IN_FLIGHT = 16  # partners uploading at once: the index writer swaps in all their chunks together
 MODELS = Path(__file__).resolve().parents[1] / ".encore" / "models"  # the distilled model is kept between runs
 
 
@@ -45,7 +45,7 @@ async def _wait(client: AsyncTestClient[Any], key: dict[str, str], job_id: str) 
             if job["status"] == "failed":
                 raise SystemExit(f"upload job failed: {job['error']}")
             return job
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.05)
 
 
 async def _upload(client: AsyncTestClient[Any], key: dict[str, str], rows: list[dict[str, str]]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import os
 import platform
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Idle OpenMP threads sleep instead of spinning: on a shared 2-core machine spinning threads starve
+# the ones doing work (k-means ran 10x slower with the default policy).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import faiss
 import numpy as np
@@ -143,16 +147,25 @@ class Candidate:
     train_sample: int | None = None  # rows the IVF is trained on (None: all)
 
     def params(self, value: int, sel: faiss.IDSelector | None = None) -> faiss.SearchParameters:
-        if self.knob == "nprobe" and "Refine" in self.factory:
-            # The refine stage re-ranks k_factor * k candidates with the finer codes.
-            base = faiss.SearchParametersIVF(nprobe=value, sel=sel) if sel else faiss.SearchParametersIVF(nprobe=value)
-            return faiss.IndexRefineSearchParameters(k_factor=4, base_index_params=base)
+        params: faiss.SearchParameters
         if self.knob == "nprobe":
-            return faiss.SearchParametersIVF(nprobe=value, sel=sel) if sel else faiss.SearchParametersIVF(nprobe=value)
-        if self.knob == "efSearch":
-            hnsw = faiss.SearchParametersHNSW(efSearch=value, sel=sel) if sel else None
-            return hnsw or faiss.SearchParametersHNSW(efSearch=value)
-        return faiss.SearchParameters(sel=sel) if sel else faiss.SearchParameters()
+            ivf = faiss.SearchParametersIVF()
+            ivf.nprobe = value
+            params = ivf
+        elif self.knob == "efSearch":
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # absent from faiss's stubs
+            params.efSearch = value  # type: ignore[attr-defined]
+        else:
+            params = faiss.SearchParameters()
+        if sel is not None:
+            params.sel = sel
+        if "Refine" in self.factory:
+            # The refine stage re-ranks k_factor * k candidates of the base index with the finer codes.
+            refine = faiss.IndexRefineSearchParameters()
+            refine.k_factor = 4
+            refine.base_index_params = params
+            return refine
+        return params
 
 
 NPROBES = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
@@ -160,23 +173,31 @@ EFS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
 
 def candidates(n: int, dim: int) -> list[Candidate]:
-    big, small = nlist_for(n), max(64, nlist_for(n) // 4)
+    """Named by shape, not size, so that a candidate picked at one N is found again at another."""
+    usual = nlist_for(n)  # ~4 sqrt(N), what embeddings/index.py uses
+    fewer, more = max(64, usual // 4), 2 * usual
     sample = min(n, TRAIN_SAMPLE)
     return [
         Candidate("Flat", "Flat", ""),
         Candidate("HNSW32", "HNSW32,Flat", "efSearch", EFS),
         Candidate("HNSW32,SQ8", "HNSW32,SQ8", "efSearch", EFS),
-        Candidate(f"IVF{big},SQ8", f"IVF{big},SQ8", "nprobe", NPROBES, sample),
-        Candidate(f"IVF{small},SQ8", f"IVF{small},SQ8", "nprobe", NPROBES, sample),
-        Candidate(f"IVF{big},PQ{dim // 4}x8", f"IVF{big},PQ{dim // 4}x8", "nprobe", NPROBES, sample),
+        Candidate("IVF(4sqrtN),SQ8", f"IVF{usual},SQ8", "nprobe", NPROBES, sample),
+        Candidate("IVF(sqrtN),SQ8", f"IVF{fewer},SQ8", "nprobe", NPROBES, sample),
+        Candidate("IVF(8sqrtN),SQ8", f"IVF{more},SQ8", "nprobe", NPROBES, sample),
+        Candidate(f"IVF(4sqrtN),PQ{dim // 4}", f"IVF{usual},PQ{dim // 4}x8", "nprobe", NPROBES, sample),
         Candidate(
-            f"IVF{big},PQ{dim // 8}x8+SQ8 refine",
-            f"IVF{big},PQ{dim // 8}x8,Refine(SQ8)",
+            f"IVF(4sqrtN),PQ{dim // 8}+SQ8 refine",
+            f"IVF{usual},PQ{dim // 8}x8,Refine(SQ8)",
             "nprobe",
             NPROBES,
             sample,
         ),
     ]
+
+
+def shape(name: str) -> str:
+    """A candidate's name with the dimension-dependent PQ size left out."""
+    return re.sub(r"PQ\d+", "PQ", name)
 
 
 # ---------------------------------------------------------------- measurements
@@ -188,6 +209,7 @@ class Truth:
     filtered_ids: I64  # exact top-K with the excluded ids left out
     exclude: I64
     affected: npt.NDArray[np.bool_]  # queries whose exact top-K held an excluded id
+    sets: dict[str, npt.NDArray[np.bool_]]  # rows of each query set
 
 
 def exact_truth(c: Corpus) -> Truth:
@@ -206,9 +228,16 @@ def exact_truth(c: Corpus) -> Truth:
         chosen.append(int(brand))
     exclude = np.flatnonzero(np.isin(c.brands, chosen)).astype(np.int64)
     sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(exclude))
-    _, filtered = flat.search(queries, K, params=faiss.SearchParameters(sel=sel))
-    affected = np.isin(ids, exclude).any(axis=1)
-    return Truth(ids, filtered, exclude, affected)
+    params = faiss.SearchParameters()
+    params.sel = sel
+    _, filtered = flat.search(queries, K, params=params)
+    affected = np.asarray(np.isin(ids, exclude).any(axis=1), dtype=bool)
+    sets, at = {}, 0
+    for name, rows in c.queries.items():
+        sets[name] = np.zeros(len(queries), dtype=bool)
+        sets[name][at : at + len(rows)] = True
+        at += len(rows)
+    return Truth(ids, filtered, exclude, affected, sets)
 
 
 def recall(found: I64, truth: I64) -> float:
@@ -272,21 +301,29 @@ def latencies_ms(
     return min(passes, key=lambda p: p[1])
 
 
+def recall_by_set(found: I64, truth: I64, sets: dict[str, npt.NDArray[np.bool_]]) -> dict[str, float]:
+    return {name: round(recall(found[rows], truth[rows]), 4) for name, rows in sets.items()}
+
+
 def smallest_setting(
-    index: faiss.Index, cand: Candidate, c: Corpus, truth: I64, exclude: I64 | None = None
+    index: faiss.Index,
+    cand: Candidate,
+    queries: F32,
+    truth: I64,
+    sets: dict[str, npt.NDArray[np.bool_]],
+    exclude: I64 | None = None,
 ) -> tuple[int | None, dict[int, dict[str, float]]]:
-    """The smallest knob value at which every query set reaches the target recall, and the curve."""
+    """The smallest knob value at which every query set reaches the target recall, and the curve.
+    Stops early once recall has stopped rising (a quantiser's ceiling below the target)."""
     curve: dict[int, dict[str, float]] = {}
+    worst: list[float] = []
     for value in cand.sweep or (0,):
-        found = search(index, cand, c.all_queries, value, exclude)
-        at = 0
-        per_set: dict[str, float] = {}
-        for name, queries in c.queries.items():
-            per_set[name] = round(recall(found[at : at + len(queries)], truth[at : at + len(queries)]), 4)
-            at += len(queries)
-        curve[value] = per_set
-        if min(per_set.values()) >= TARGET_RECALL:
+        curve[value] = recall_by_set(search(index, cand, queries, value, exclude), truth, sets)
+        worst.append(min(curve[value].values()))
+        if worst[-1] >= TARGET_RECALL:
             return value, curve
+        if len(worst) >= 4 and worst[-1] - worst[-4] < 0.003:
+            break
     return None, curve
 
 
@@ -295,7 +332,10 @@ def measure(c: Corpus, cand: Candidate, truth: Truth) -> dict[str, Any]:
     index, build_s = build(c, cand)
     size = len(faiss.serialize_index(index))
     say(f"{cand.name}: built in {build_s:.1f}s, {size / 1e6:.0f} MB; sweeping {cand.knob or 'exact'}")
-    value, curve = smallest_setting(index, cand, c, truth.ids)
+    queries = c.all_queries
+    sets = truth.sets
+    value, curve = smallest_setting(index, cand, queries, truth.ids, sets)
+    used = value if value is not None else max(curve)
     row: dict[str, Any] = {
         "kind": cand.name,
         "factory": cand.factory,
@@ -309,30 +349,31 @@ def measure(c: Corpus, cand: Candidate, truth: Truth) -> dict[str, Any]:
         "knob": cand.knob,
         "setting": value,
         "sweep": {str(v): r for v, r in curve.items()},
+        "sweep_max": max(curve),
+        "recall_at_setting": curve[used],
         "removable": removable(c, cand),
     }
-    used = value if value is not None else (cand.sweep[-1] if cand.sweep else 0)
-    row["recall_at_setting"] = curve[used]
-    queries = c.all_queries if cand.knob else c.all_queries[:300]  # exact search is slow one at a time
-    row["p50_ms"], row["p99_ms"] = (round(v, 3) for v in latencies_ms(index, cand, queries, used))
-    filtered = search(index, cand, c.all_queries, used, truth.exclude)
-    leaked = int(np.isin(filtered, truth.exclude).sum())
+    timed = queries if cand.knob else queries[:300]  # exact search is slow one query at a time
+    row["p50_ms"], row["p99_ms"] = (round(v, 3) for v in latencies_ms(index, cand, timed, used))
+    # Filtered: the same queries with ~5% of the catalog (whole brands) excluded. "affected" are the
+    # queries whose exact top-10 held an excluded product: their answers come from farther lists.
+    fsets = {"all": np.ones(len(queries), dtype=bool), "affected": truth.affected} | sets
+    found = search(index, cand, queries, used, truth.exclude)
     row["excluded_ids"] = len(truth.exclude)
-    row["filtered_recall"] = round(recall(filtered, truth.filtered_ids), 4)
-    row["filtered_recall_affected"] = round(recall(filtered[truth.affected], truth.filtered_ids[truth.affected]), 4)
     row["affected_queries"] = int(truth.affected.sum())
-    row["filtered_leaks"] = leaked
-    if cand.sweep and row["filtered_recall"] < TARGET_RECALL:
-        fvalue, _ = smallest_setting(index, cand, c, truth.filtered_ids, truth.exclude)
-        row["filtered_setting"] = fvalue
-    else:
-        row["filtered_setting"] = used if cand.knob else None
-    if row["filtered_setting"] is not None:
-        p50, p99 = latencies_ms(index, cand, queries, row["filtered_setting"], truth.exclude)
-        row["filtered_p50_ms"], row["filtered_p99_ms"] = round(p50, 3), round(p99, 3)
+    row["filtered_leaks"] = int(np.isin(found, truth.exclude).sum())
+    row["filtered_at_setting"] = recall_by_set(found, truth.filtered_ids, fsets)
+    fvalue, fcurve = smallest_setting(index, cand, queries, truth.filtered_ids, fsets, truth.exclude)
+    row["filtered_setting"] = fvalue if cand.knob else None
+    row["filtered_sweep"] = {str(v): r for v, r in fcurve.items()}
+    fused = fvalue if fvalue is not None else max(fcurve)
+    row["filtered_recall"] = fcurve[fused]
+    p50, p99 = latencies_ms(index, cand, timed, fused, truth.exclude)
+    row["filtered_p50_ms"], row["filtered_p99_ms"] = round(p50, 3), round(p99, 3)
     say(
         f"{cand.name}: {cand.knob or 'exact'}={value} recall={curve[used]} p50={row['p50_ms']}ms "
-        f"p99={row['p99_ms']}ms filtered={row['filtered_recall']} (affected {row['filtered_recall_affected']})"
+        f"p99={row['p99_ms']}ms; filtered at it {row['filtered_at_setting']}, "
+        f"{cand.knob or 'exact'}={fvalue} for {row['filtered_recall']} p99={row['filtered_p99_ms']}ms"
     )
     return row
 
@@ -352,49 +393,141 @@ def verdict(row: dict[str, Any]) -> dict[str, bool]:
         "memory": projected_bytes(row) <= TARGET_BYTES,
         "latency": row["p99_ms"] <= TARGET_P99_MS,
         "remove": row["removable"],
-        "filtered": row.get("filtered_setting") is not None or row["knob"] == "",
+        "filtered": row["filtered_setting"] is not None or row["knob"] == "",
+        "filtered_latency": row["filtered_p99_ms"] <= TARGET_P99_MS,
     }
 
 
 def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Candidates meeting the most requirements first, then the fastest, then the smallest."""
-    return sorted(rows, key=lambda r: (-sum(verdict(r).values()), r["p99_ms"], r["bytes"]))
+    """Candidates meeting the most requirements first; then the fastest by the slower of plain and
+    filtered p99 (every decision excludes the store's and the items' own brands); then the quickest
+    to build (a rebuild happens when the catalog outgrows the index)."""
+
+    def key(r: dict[str, Any]) -> tuple[int, float, float]:
+        return -sum(verdict(r).values()), max(r["p99_ms"], r["filtered_p99_ms"]), r["build_s"]
+
+    return sorted(rows, key=key)
 
 
 @dataclass
 class Report:
     runs: list[dict[str, Any]] = field(default_factory=list)
+    shipped: list[dict[str, Any]] = field(default_factory=list)
+
+    @staticmethod
+    def setting(row: dict[str, Any], value: int | None) -> str:
+        if not row["knob"]:
+            return "exact"
+        return f"{row['knob']}={value}" if value is not None else f"{row['knob']}>{row['sweep_max']}"
 
     def table(self) -> str:
         head = (
-            f"{'kind':<28}{'n':>9}{'dim':>5}{'build s':>9}{'MB':>8}{'MB@1.2M/384':>12}{'setting':>13}"
-            f"{'recall prod/line':>18}{'p50 ms':>8}{'p99 ms':>8}{'filt rec':>9}{'aff':>7}{'remove':>7}"
+            f"{'kind':<30}{'n':>9}{'dim':>5}{'build s':>9}{'MB':>8}{'MB@1.2M/384':>12}{'setting':>15}"
+            f"{'recall prod/line':>18}{'p50 ms':>8}{'p99 ms':>8}{'filtered: setting':>19}{'all/affected':>14}"
+            f"{'p99 ms':>8}{'remove':>7}"
         )
         lines = [head, "-" * len(head)]
         for r in self.runs:
             rec = r["recall_at_setting"]
-            setting = f"{r['knob']}={r['setting']}" if r["knob"] else "exact"
+            setting, fsetting = (self.setting(r, r[key]) for key in ("setting", "filtered_setting"))
+            fr = r["filtered_recall"]
             lines.append(
-                f"{r['kind']:<28}{r['n']:>9,}{r['dim']:>5}{r['build_s']:>9.1f}{r['bytes'] / 1e6:>8.0f}"
-                f"{projected_bytes(r) / 1e6:>12.0f}{setting:>13}"
+                f"{r['factory']:<30}{r['n']:>9,}{r['dim']:>5}{r['build_s']:>9.1f}{r['bytes'] / 1e6:>8.0f}"
+                f"{projected_bytes(r) / 1e6:>12.0f}{setting:>15}"
                 f"{rec['product']:>9.3f}/{rec['line_item']:.3f}{r['p50_ms']:>8.3f}{r['p99_ms']:>8.3f}"
-                f"{r['filtered_recall']:>9.3f}{r['filtered_recall_affected']:>7.3f}"
+                f"{fsetting:>19}{fr['all']:>8.3f}/{fr['affected']:.3f}{r['filtered_p99_ms']:>8.3f}"
                 f"{'yes' if r['removable'] else 'no':>7}"
             )
         return "\n".join(lines)
 
 
-def run_all(c: Corpus, chosen: list[Candidate], report: Report) -> list[dict[str, Any]]:
+def selector_build_ms(exclude: I64) -> dict[str, float]:
+    """Building the exclusion per request: a hash set (IDSelectorBatch) or a bitmap over the id range."""
+
+    def batch() -> object:
+        return faiss.IDSelectorNot(faiss.IDSelectorBatch(exclude))
+
+    def bitmap() -> object:
+        member = np.zeros(int(exclude.max()) + 1, dtype=bool)
+        member[exclude] = True
+        bits = np.packbits(member, bitorder="little")
+        return faiss.IDSelectorNot(faiss.IDSelectorBitmap(bits))  # type: ignore[call-arg,arg-type]
+
+    timings = {}
+    for name, make in (("batch", batch), ("bitmap", bitmap)):
+        started = time.perf_counter()
+        for _ in range(20):
+            make()
+        timings[name] = round((time.perf_counter() - started) / 20 * 1000, 3)
+    return timings
+
+
+def run_all(c: Corpus, chosen: list[Candidate], report: Report) -> tuple[list[dict[str, Any]], Truth]:
     say(f"exact ground truth for {len(c.all_queries):,} queries over {len(c.base):,}")
     truth = exact_truth(c)
-    say(f"excluding {len(truth.exclude):,} ids; {int(truth.affected.sum())} queries lose a neighbour")
+    selector_ms = selector_build_ms(truth.exclude)
+    say(
+        f"excluding {len(truth.exclude):,} ids (selector built in {selector_ms} ms); "
+        f"{int(truth.affected.sum())} queries lose a neighbour"
+    )
     rows = []
     for cand in chosen:
-        rows.append(measure(c, cand, truth))
+        rows.append(measure(c, cand, truth) | {"selector_build_ms": selector_ms})
         report.runs.append(rows[-1])
         # A long run that dies late still leaves what it measured.
         (CACHE / "partial.json").write_text(json.dumps(report.runs, indent=2))
-    return rows
+    return rows, truth
+
+
+def shipped(c: Corpus, truth: Truth, dim: int) -> dict[str, Any]:
+    """embeddings.index.VectorIndex as the exchange runs it: its own kind, nlist, nprobe and selectors
+    (built per call, as each decision excludes its own brands), on `dim`-dimensional vectors."""
+    from embeddings.index import VectorIndex
+
+    base, queries = c.base, c.all_queries
+    if dim != c.dim:
+        # An orthonormal map into `dim` dimensions keeps every inner product, so the exact answers stay
+        # the same while memory and scan cost become those of dim-d vectors (MiniLM's 384).
+        q, _ = np.linalg.qr(np.random.default_rng(9).standard_normal((dim, c.dim)))
+        basis = np.ascontiguousarray(q.T, dtype=np.float32)
+        base, queries = base @ basis, np.ascontiguousarray(queries @ basis)
+    say(f"VectorIndex.build on {len(base):,} x {dim}")
+    faiss.omp_set_num_threads(THREADS)
+    ids = np.arange(len(base), dtype=np.int64)
+    started = time.perf_counter()
+    index = VectorIndex.build(dim, ids, base)
+    row: dict[str, Any] = {"n": len(base), "dim": dim, "build_s": round(time.perf_counter() - started, 1)}
+    row |= {"kind": index.kind, "nlist": index.nlist, "nprobe": index.nprobe, "memory_bytes": index.memory_bytes()}
+    fsets = {"all": np.ones(len(queries), dtype=bool), "affected": truth.affected} | truth.sets
+    row["recall"] = recall_by_set(index.search(queries, K)[1], truth.ids, truth.sets)
+    filtered = index.search(queries, K, exclude=truth.exclude)[1]
+    row["filtered_recall"] = recall_by_set(filtered, truth.filtered_ids, fsets)
+    row["filtered_leaks"] = int(np.isin(filtered, truth.exclude).sum())
+    faiss.omp_set_num_threads(1)
+    for name, exclude in (("", None), ("filtered_", truth.exclude)):
+        passes = []
+        for _ in range(LATENCY_PASSES):
+            times = []
+            for i in range(len(queries)):
+                started = time.perf_counter()
+                index.search(queries[i : i + 1], K, exclude=exclude)
+                times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            passes.append((times[len(times) // 2], times[int(0.99 * len(times))]))
+        p50, p99 = min(passes, key=lambda p: p[1])
+        row[f"{name}p50_ms"], row[f"{name}p99_ms"] = round(p50, 3), round(p99, 3)
+    faiss.omp_set_num_threads(THREADS)
+    # One partner's feed update: 1,000 products changed, 100 removed. The cost is the clone.
+    started = time.perf_counter()
+    index.upsert(ids[:1000], base[:1000], remove=ids[1000:1100])
+    row["upsert_1000_s"] = round(time.perf_counter() - started, 2)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        started = time.perf_counter()
+        index.save(Path(tmp))
+        row["save_s"] = round(time.perf_counter() - started, 2)
+        row["saved_bytes"] = sum(f.stat().st_size for f in Path(tmp).iterdir())
+    say(f"VectorIndex {dim}-d: {row}")
+    return row
 
 
 def main() -> None:
@@ -402,28 +535,29 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=200_000)
     parser.add_argument("--large", type=int, default=1_200_000)
     parser.add_argument("--minilm", type=int, default=20_000, help="MiniLM (384-d) check size; 0 skips it")
-    parser.add_argument("--skip", default="", help="comma-separated candidate names to leave out at --small")
+    parser.add_argument("--skip", default="", help="semicolon-separated candidate names to leave out at --small")
     args = parser.parse_args()
     report = Report()
     encoder = "static" if static_available() else "minilm"
     small_n = args.small if encoder == "static" else min(args.small, args.minilm)
     c = corpus(small_n, encoder)
-    skip = {s for s in args.skip.split(",") if s}
-    rows = run_all(c, [x for x in candidates(small_n, c.dim) if x.name not in skip], report)
+    skip = {s for s in args.skip.split(";") if s}
+    rows, _ = run_all(c, [x for x in candidates(small_n, c.dim) if x.name not in skip], report)
     best = [r for r in rank([r for r in rows if r["knob"]])][:2]
     say("best at the small size: " + ", ".join(r["kind"] for r in best))
     large_rows: list[dict[str, Any]] = []
     if encoder == "static" and args.large:
         del c
         big = corpus(args.large, "static")
-        pick = {re.sub(r"IVF\d+", "IVF", r["factory"]) for r in best}
-        chosen = [x for x in candidates(args.large, big.dim) if re.sub(r"IVF\d+", "IVF", x.factory) in pick]
-        large_rows = run_all(big, chosen, report)
+        pick = {shape(r["kind"]) for r in best}
+        chosen = [x for x in candidates(args.large, big.dim) if shape(x.name) in pick]
+        large_rows, truth = run_all(big, chosen, report)
+        report.shipped = [shipped(big, truth, big.dim), shipped(big, truth, 384)]
         del big
     if args.minilm:
         m = corpus(args.minilm, "minilm")
-        pick = {re.sub(r"IVF\d+", "IVF", r["factory"]) for r in best} | {"Flat"}
-        run_all(m, [x for x in candidates(args.minilm, m.dim) if re.sub(r"IVF\d+", "IVF", x.factory) in pick], report)
+        pick = {shape(r["kind"]) for r in best} | {"Flat"}
+        run_all(m, [x for x in candidates(args.minilm, m.dim) if shape(x.name) in pick], report)
     final = rank(large_rows or rows)[0]
     result = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "faiss": faiss.__version__},
@@ -434,6 +568,7 @@ def main() -> None:
             "exclude_share": EXCLUDE_SHARE,
         },
         "runs": report.runs,
+        "shipped": report.shipped,
         "choice": {
             "kind": final["kind"],
             "factory": final["factory"],
@@ -442,11 +577,28 @@ def main() -> None:
             "filtered_setting": final.get("filtered_setting"),
             "meets": verdict(final),
             "projected_bytes_1_2m_384d": projected_bytes(final),
+            "ranked": [r["factory"] for r in rank(large_rows or rows)],
+            "why": (
+                "IVF-SQ8 alone meets every requirement: recall@10 >= 0.95 on products and line items, "
+                "filtered or not; a quarter of Flat's memory; sub-ms p99 at 1.2M; native add_with_ids and "
+                "remove_ids. HNSW cannot remove ids and never reached 0.95 on line-item queries (0.82 at "
+                "efSearch 512); PQ64 tops out near 0.8 and PQ32+SQ8 refine near 0.93 and cannot remove. "
+                "Among nlists, 4 sqrt(N) ties 8 sqrt(N) on filtered p99 and builds twice as fast; sqrt(N) "
+                "is 3x slower. embeddings/index.py ships it with nprobe = max(32, nlist // 64) and 1.5x "
+                "that when ids are excluded; 'shipped' measures that class itself."
+            ),
         },
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "index_choice.json").write_text(json.dumps(result, indent=2) + "\n")
     print(report.table())
+    for r in report.shipped:
+        print(
+            f"VectorIndex at {r['n']:,} x {r['dim']}: {r['kind']} nlist={r['nlist']} nprobe={r['nprobe']}, "
+            f"{r['memory_bytes'] / 1e6:.0f} MB, built {r['build_s']}s, recall {r['recall']}, "
+            f"p50/p99 {r['p50_ms']}/{r['p99_ms']} ms; filtered {r['filtered_recall']} "
+            f"p50/p99 {r['filtered_p50_ms']}/{r['filtered_p99_ms']} ms; upsert of 1,000 {r['upsert_1000_s']}s"
+        )
     print(f"choice: {final['kind']} ({final['knob']}={final['setting']}); meets {verdict(final)}")
 
 

@@ -1,10 +1,10 @@
-"""A FAISS index of product vectors by integer id: exact while small, IVF-SQ8 once large; persisted,
-reloaded, filtered, and swapped atomically.
+"""A FAISS index of product vectors by integer id: exact while small, IVF-SQ8 once large; filtered,
+persisted, reloaded, and swapped atomically.
 
-bench/index_choice.py chose the kinds (its numbers are in bench/results/index_choice.json): below
-`exact_limit` vectors an exact `IndexIDMap2(IndexFlatIP)` is both perfect and fast; above it an
-`IVF{nlist},SQ8` index keeps recall@10 >= 0.95 in a quarter of the memory (1.2M x 384-d in ~0.47 GB),
-answers in well under 2 ms on one thread, and, unlike HNSW, removes ids in place and filters by id.
+bench/index_choice.py chose the kinds (bench/results/index_choice.json): below `exact_limit` vectors
+an exact `IndexIDMap2(IndexFlatIP)` is perfect and still fast; above it `IVF{4 sqrt N},SQ8` held
+recall@10 >= 0.95 at 1.2M x 384-d in 0.48 GB with single-threaded p99 0.84 ms (1.38 ms with 5% of the
+catalog excluded), and, unlike HNSW, adds and removes ids in place.
 """
 
 from __future__ import annotations
@@ -30,13 +30,19 @@ Kind = Literal["flat", "ivf-sq8"]
 _INDEX_FILE = "products.faiss"
 _MANIFEST = "manifest.json"
 
-# Below this many vectors exact search costs < 1 ms per query and has perfect recall; above it the
-# cost grows linearly (1.2M x 384-d is ~1.8 GB and tens of ms), so the index turns into IVF-SQ8.
-DEFAULT_EXACT_LIMIT = 50_000
-# k-means wants >= 39 points per centroid; more than this many buys no recall but costs minutes.
+# Exact search is perfect but its cost grows with N: 20k x 384-d measured p50 1.0 / p99 1.3 ms on one
+# thread (200k x 256-d: 7.5 / 11 ms), so past 20k vectors the index turns into IVF-SQ8.
+DEFAULT_EXACT_LIMIT = 20_000
+# k-means wants >= 39 points per centroid (171k at 1.2M vectors, nlist 4384); a 200k sample keeps
+# that and trained plus filled 1.2M x 256-d in 38 s on 2 cores, where all 1.2M would take minutes.
 _MAX_TRAIN = 200_000
 # An IVF index trained for N vectors gets slow lists at 4N (nlist grows with sqrt(N)): retrain then.
 _RETRAIN_GROWTH = 2
+# Excluding a brand empties the lists nearest its products, so the answers come from farther lists:
+# at 1.2M the same recall took nprobe 96 instead of 64 for the queries that lost neighbours.
+_FILTERED_PROBES = 1.5
+# Below this many ids of range per excluded id, a bitmap selector is cheaper to build than a hash set.
+_BITMAP_RANGE_PER_ID = 256
 
 
 def nlist_for(count: int) -> int:
@@ -57,6 +63,7 @@ class _Current:
 
     index: faiss.Index
     kind: Kind
+    nlist: int
     nprobe: int
     version: int
 
@@ -100,7 +107,13 @@ class VectorIndex:
         return self._current.kind
 
     @property
+    def nlist(self) -> int:
+        """Inverted lists (0 while exact)."""
+        return self._current.nlist
+
+    @property
     def nprobe(self) -> int:
+        """Lists searched per query (0 while exact); half as many again when ids are excluded."""
         return self._current.nprobe
 
     def memory_bytes(self) -> int:
@@ -121,8 +134,7 @@ class VectorIndex:
             return empty.astype(np.float32), empty.astype(np.int64)
         # The selector is checked inside the scan, so excluded ids never take a result slot: filtering
         # after the search would return short lists whenever a blocked brand fills the neighbourhood.
-        blocked = _as_ids(exclude) if exclude is not None else None
-        selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(blocked)) if blocked is not None and len(blocked) else None
+        selector = _excluding(_as_ids(exclude)) if exclude is not None and len(exclude) else None
         params = _params(current, selector)
         scores, ids = index.search(_as_vectors(vectors), min(k, int(index.ntotal)), params=params)
         return scores, ids
@@ -133,25 +145,27 @@ class VectorIndex:
         Copy-on-write: the live index is cloned, changed and swapped, so readers never pause and never
         see half an update. The clone is the price: at 1.2M x 384-d IVF-SQ8 it copies ~0.47 GB and takes
         about a second, whatever the size of the change, so callers should batch their changes."""
-        ids = _as_ids(ids)
+        ids, vectors = _last_of_each(_as_ids(ids), _as_vectors(vectors))
         gone = np.concatenate([ids, _as_ids(remove)]) if remove is not None else ids
         with self._write_lock:
             current = self._current
             if not len(gone):
                 return current.version
-            vectors = _as_vectors(vectors)
             fresh = self._next_index(current, ids, vectors, gone)
             self._current = _current(fresh, current.version + 1, _kept_nprobe(current, fresh))
             return current.version + 1
 
     def _next_index(self, current: _Current, ids: Ids, vectors: Vectors, gone: Ids) -> faiss.Index:
-        if current.kind == "flat" and current.index.ntotal - len(gone) + len(ids) >= self.exact_limit:
-            # Crossing the limit: the flat index holds every vector exactly, so train the IVF on them.
-            old_ids, old_vectors = _flat_contents(current.index)
-            keep = ~np.isin(old_ids, gone)
-            all_ids = np.concatenate([old_ids[keep], ids])
-            all_vectors = np.concatenate([old_vectors[keep], vectors])
-            return _build(self.dim, all_ids, all_vectors, self.exact_limit)
+        if current.kind == "flat":
+            old_ids = _flat_ids(current.index)
+            kept = ~np.isin(old_ids, gone)
+            if int(kept.sum()) + len(ids) >= self.exact_limit:
+                # Crossing the limit: the flat index holds every vector exactly, so train the IVF on
+                # them; read straight from the live index (reads never disturb readers), no clone.
+                old_vectors = _flat_vectors(current.index)
+                all_ids = np.concatenate([old_ids[kept], ids])
+                all_vectors = np.concatenate([old_vectors[kept], vectors])
+                return _build(self.dim, all_ids, all_vectors, self.exact_limit)
         fresh = faiss.clone_index(current.index)
         fresh.remove_ids(faiss.IDSelectorBatch(gone))
         if len(ids):
@@ -176,7 +190,9 @@ class VectorIndex:
             "dim": self.dim,
             "size": int(current.index.ntotal),
             "kind": current.kind,
+            "nlist": current.nlist,
             "nprobe": current.nprobe,
+            "filtered_nprobe": _filtered_nprobe(current),
         }
         tmp_manifest = directory / f".{_MANIFEST}.tmp"
         tmp_manifest.write_text(json.dumps(manifest))
@@ -192,38 +208,58 @@ class VectorIndex:
         index = faiss.read_index(str(path))
         if index.d != dim:
             return None
-        nprobe = manifest.get("nprobe")
+        nprobe = int(manifest.get("nprobe") or 0)  # 0: saved while exact, or before nprobe was recorded
         return cls(
             dim,
             index,
             version=int(manifest["version"]),
             exact_limit=exact_limit,
-            nprobe=int(nprobe) if nprobe is not None else None,
+            nprobe=nprobe or None,
         )
 
 
 def _current(index: faiss.Index, version: int, nprobe: int | None) -> _Current:
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is None:
-        return _Current(index, "flat", 0, version)
-    return _Current(index, "ivf-sq8", nprobe if nprobe is not None else nprobe_for(int(ivf.nlist)), version)
+        return _Current(index, "flat", 0, 0, version)
+    nlist = int(ivf.nlist)
+    return _Current(index, "ivf-sq8", nlist, nprobe if nprobe is not None else nprobe_for(nlist), version)
 
 
 def _kept_nprobe(current: _Current, fresh: faiss.Index) -> int | None:
     """An incremental change keeps the search setting (it may have come from a manifest); a rebuild
     with a different number of lists gets the one measured for its size."""
     ivf = faiss.try_extract_index_ivf(fresh)
-    old = faiss.try_extract_index_ivf(current.index)
-    if ivf is not None and old is not None and int(ivf.nlist) == int(old.nlist):
+    if ivf is not None and int(ivf.nlist) == current.nlist:
         return current.nprobe
     return None
+
+
+def _filtered_nprobe(current: _Current) -> int:
+    return min(round(_FILTERED_PROBES * current.nprobe), current.nlist)
+
+
+def _excluding(ids: Ids) -> faiss.IDSelector:
+    """Every id but `ids`. A bitmap over the id range costs ~0.1 ns per id of range to build, a hash
+    set ~60 ns per id excluded (a 60k-id exclusion: 0.1 ms against 3.7 ms), so dense ranges get a bitmap."""
+    top = int(ids.max())
+    if int(ids.min()) >= 0 and top < _BITMAP_RANGE_PER_ID * len(ids):
+        member = np.zeros(top + 1, dtype=bool)
+        member[ids] = True
+        # faiss reads bit (id & 7) of byte (id >> 3): little-endian bit order. Its Python wrapper takes
+        # the array alone and keeps it alive with the selector; the stub knows only the C++ signature.
+        bitmap = np.packbits(member, bitorder="little")
+        inner: faiss.IDSelector = faiss.IDSelectorBitmap(bitmap)  # type: ignore[call-arg,arg-type]
+    else:
+        inner = faiss.IDSelectorBatch(ids)
+    return faiss.IDSelectorNot(inner)
 
 
 def _params(current: _Current, selector: faiss.IDSelector | None) -> faiss.SearchParameters | None:
     params: faiss.SearchParameters
     if current.kind == "ivf-sq8":
         ivf_params = faiss.SearchParametersIVF()
-        ivf_params.nprobe = current.nprobe
+        ivf_params.nprobe = current.nprobe if selector is None else _filtered_nprobe(current)
         params = ivf_params
     elif selector is not None:
         params = faiss.SearchParameters()
@@ -256,12 +292,17 @@ def _build(dim: int, ids: Ids, vectors: Vectors, exact_limit: int) -> faiss.Inde
     return index
 
 
-def _flat_contents(index: faiss.Index) -> tuple[Ids, Vectors]:
+def _flat_ids(index: faiss.Index) -> Ids:
     if not isinstance(index, faiss.IndexIDMap2):
         raise TypeError(f"expected an IndexIDMap2, got {type(index).__name__}")
-    ids = faiss.vector_to_array(index.id_map).astype(np.int64)
-    vectors = index.index.reconstruct_n(0, int(index.ntotal))
-    return ids, np.ascontiguousarray(vectors, dtype=np.float32)
+    return faiss.vector_to_array(index.id_map).astype(np.int64)
+
+
+def _flat_vectors(index: faiss.Index) -> Vectors:
+    """Row i is the vector of `_flat_ids(index)[i]`: IndexIDMap2 keeps ids in insertion order."""
+    if not isinstance(index, faiss.IndexIDMap2):
+        raise TypeError(f"expected an IndexIDMap2, got {type(index).__name__}")
+    return np.ascontiguousarray(index.index.reconstruct_n(0, int(index.ntotal)), dtype=np.float32)
 
 
 def _ivf_contents(index: faiss.Index) -> tuple[Ids, Vectors]:
@@ -278,6 +319,15 @@ def _ivf_contents(index: faiss.Index) -> tuple[Ids, Vectors]:
     ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # absent from faiss's stubs
     vectors = ivf.reconstruct_batch(ids)
     return ids, np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _last_of_each(ids: Ids, vectors: Vectors) -> tuple[Ids, Vectors]:
+    """An id given twice in one change keeps its last vector: the index would otherwise hold both."""
+    _, first_from_end = np.unique(ids[::-1], return_index=True)
+    if len(first_from_end) == len(ids):
+        return ids, vectors
+    rows = np.sort(len(ids) - 1 - first_from_end)
+    return ids[rows], vectors[rows]
 
 
 def _as_ids(ids: Ids) -> Ids:
