@@ -218,6 +218,26 @@ def test_a_search_during_an_upsert_sees_the_old_or_the_new_version(
     assert all(np.array_equal(s, before) or np.array_equal(s, after) for s in seen)
 
 
+def test_searches_go_on_while_crossing_the_limit_rebuilds_the_index(
+    catalog: tuple[Ids, Vectors, Ids], queries: Vectors
+) -> None:
+    ids, vectors, _ = catalog
+    index = VectorIndex.build(DIM, ids[:5_000], vectors[:5_000], exact_limit=LIMIT)
+    _, before = index.search(queries, 10)
+    writer = threading.Thread(target=index.upsert, args=(ids[5_000:], vectors[5_000:]))
+    seen: list[Ids] = []
+
+    writer.start()
+    while writer.is_alive():
+        seen.append(index.search(queries, 10)[1])
+    writer.join()
+    _, after = index.search(queries, 10)
+
+    assert index.kind == "ivf-sq8"
+    assert len(seen) >= 10  # the rebuild (training k-means) never held readers up
+    assert all(np.array_equal(s, before) or np.array_equal(s, after) for s in seen)
+
+
 def test_an_upsert_with_nothing_to_change_keeps_the_version(copy: VectorIndex) -> None:
     version = copy.version
     nothing = np.zeros(0, dtype=np.int64)
