@@ -48,7 +48,8 @@ _BITMAP_RANGE_PER_ID = 256
 def nlist_for(count: int) -> int:
     """Inverted lists for `count` vectors: about 4 * sqrt(N), the usual balance between the cost of
     choosing lists (nlist centroids) and of scanning them (N / nlist vectors each)."""
-    return max(16, round(4 * math.sqrt(count) / 16) * 16)
+    # k-means wants at least 39 training points per centroid; fewer gives poor lists (and a warning).
+    return max(16, min(round(4 * math.sqrt(count) / 16), count // (39 * 16)) * 16)
 
 
 def nprobe_for(nlist: int) -> int:
@@ -135,7 +136,7 @@ class VectorIndex:
         # The selector is checked inside the scan, so excluded ids never take a result slot: filtering
         # after the search would return short lists whenever a blocked brand fills the neighbourhood.
         selector = _excluding(_as_ids(exclude)) if exclude is not None and len(exclude) else None
-        params = _params(current, selector)
+        params = _params(current, selector, k)
         scores, ids = index.search(_as_vectors(vectors), min(k, int(index.ntotal)), params=params)
         return scores, ids
 
@@ -255,11 +256,15 @@ def _excluding(ids: Ids) -> faiss.IDSelector:
     return faiss.IDSelectorNot(inner)
 
 
-def _params(current: _Current, selector: faiss.IDSelector | None) -> faiss.SearchParameters | None:
+def _params(current: _Current, selector: faiss.IDSelector | None, k: int) -> faiss.SearchParameters | None:
     params: faiss.SearchParameters
     if current.kind == "ivf-sq8":
         ivf_params = faiss.SearchParametersIVF()
-        ivf_params.nprobe = current.nprobe if selector is None else _filtered_nprobe(current)
+        base = current.nprobe if selector is None else _filtered_nprobe(current)
+        # A deep search (k in the thousands) must probe enough lists to hold ~2k vectors, or it comes
+        # back short and only from the query's own neighbourhood.
+        deep = math.ceil(2 * k * current.nlist / max(int(current.index.ntotal), 1))
+        ivf_params.nprobe = min(current.nlist, max(base, deep))
         params = ivf_params
     elif selector is not None:
         params = faiss.SearchParameters()

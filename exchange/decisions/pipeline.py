@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 # A catalog neighbour this close to a purchased item is that item again, or a substitute for it.
-SUBSTITUTE_SIMILARITY = 0.50
+SUBSTITUTE_SIMILARITY = 0.45
 SAME_PRODUCT_SIMILARITY = 0.90
 NEIGHBOURS_DEFINING_CATEGORY = 3
 BASE_ENGAGEMENT = 0.05  # click probability of a perfectly relevant offer at position 1

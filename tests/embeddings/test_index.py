@@ -271,3 +271,14 @@ def test_an_id_given_twice_in_one_change_keeps_its_last_vector(catalog: tuple[Id
     assert index.size == 1
     assert found[0, 0] == 5
     assert scores[0, 0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_deep_search_returns_k_results_from_a_compressed_index() -> None:
+    """Retrieval asks for thousands of candidates when the nearest are all substitutes."""
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((30_000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex.build(32, np.arange(30_000, dtype=np.int64), vectors, exact_limit=1_000)
+    assert index.kind == "ivf-sq8"
+    _, ids = index.search(vectors[:3], 5_000)
+    assert (ids >= 0).all()
