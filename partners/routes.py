@@ -120,8 +120,17 @@ async def upload_catalog(
     job, path = await _store_upload(request, db, partner, uploads, mode, feed_format, MAX_SYNC_BYTES)
     done = await run_job(sessions, indexer, job.id, path)
     path.unlink(missing_ok=True)
-    if done.status == "failed" and done.rows == 0:
-        raise InvalidInputError(done.error, fix="see docs/feeds.md for the accepted formats", job_id=done.id)
+    if done.status == "failed":
+        # Rows before the break were valid and stay applied; the counts say how far it got.
+        raise InvalidInputError(
+            done.error,
+            fix="see docs/feeds.md for the accepted formats",
+            job_id=done.id,
+            rows_read=done.rows,
+            accepted=done.accepted,
+            created=done.created,
+            updated=done.updated,
+        )
     return UploadReport(
         job_id=done.id,
         status=done.status,

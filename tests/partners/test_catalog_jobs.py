@@ -148,3 +148,13 @@ async def test_jobs_are_private_to_their_partner(api: Api) -> None:
     for path in (f"/v1/catalog/jobs/{job['id']}", f"/v1/catalog/jobs/{job['id']}/errors"):
         assert (await api.client.get(path, headers=bearer(mine["secret_key"]))).status_code == 404
     assert (await api.client.delete("/v1/catalog/products/S0", headers=bearer(mine["secret_key"]))).status_code == 404
+
+
+async def test_a_synchronous_upload_broken_midway_is_a_400_that_says_how_far_it_got(api: Api) -> None:
+    partner = await api.partner("Trailwind")
+    broken = jsonl(socks(2500)) + b"\n\xff\xfe not utf-8\n"
+    r = await api.upload(partner, broken)
+    assert r.status_code == 400
+    problem = r.json()
+    assert "2501" in problem["detail"]
+    assert (problem["rows_read"], problem["accepted"]) == (2000, 2000)  # the first full chunk was applied
