@@ -3,8 +3,8 @@ persisted, reloaded, and swapped atomically.
 
 bench/index_choice.py chose the kinds (bench/results/index_choice.json): below `exact_limit` vectors
 an exact `IndexIDMap2(IndexFlatIP)` is perfect and still fast; above it `IVF{4 sqrt N},SQ8` held
-recall@10 >= 0.95 at 1.2M x 384-d in 0.48 GB with single-threaded p99 0.84 ms (1.38 ms with 5% of the
-catalog excluded), and, unlike HNSW, adds and removes ids in place.
+recall@10 >= 0.95 at 1.2M x 384-d in 0.48 GB with single-threaded p99 under 1 ms (1.7 ms with 5% of
+the catalog excluded, on a shared 2-core machine), and, unlike HNSW, adds and removes ids in place.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ Kind = Literal["flat", "ivf-sq8"]
 _INDEX_FILE = "products.faiss"
 _MANIFEST = "manifest.json"
 
-# Exact search is perfect but its cost grows with N: 20k x 384-d measured p50 1.0 / p99 1.3 ms on one
-# thread (200k x 256-d: 7.5 / 11 ms), so past 20k vectors the index turns into IVF-SQ8.
+# Exact search is perfect but its cost grows with N: 20k x 384-d measured p50 0.8-1.0 / p99 1.2-1.5 ms
+# on one thread (200k x 256-d: 7.5 / 8-11 ms), so past 20k vectors the index turns into IVF-SQ8.
 DEFAULT_EXACT_LIMIT = 20_000
 # k-means wants >= 39 points per centroid (171k at 1.2M vectors, nlist 4384); a 200k sample keeps
-# that and trained plus filled 1.2M x 256-d in 38 s on 2 cores, where all 1.2M would take minutes.
+# that and trained plus filled 1.2M x 256-d in ~40 s on 2 cores, where all 1.2M would take minutes.
 _MAX_TRAIN = 200_000
 # An IVF index trained for N vectors gets slow lists at 4N (nlist grows with sqrt(N)): retrain then.
 _RETRAIN_GROWTH = 2
@@ -144,8 +144,9 @@ class VectorIndex:
         """Replace the vectors of `ids` (and drop `remove`), then swap the new index in.
 
         Copy-on-write: the live index is cloned, changed and swapped, so readers never pause and never
-        see half an update. The clone is the price: at 1.2M x 384-d IVF-SQ8 it copies ~0.47 GB and takes
-        about a second, whatever the size of the change, so callers should batch their changes."""
+        see half an update. The clone is the price: at 1.2M x 384-d IVF-SQ8 it copies ~0.48 GB (0.15 s
+        measured; two copies live until the old one's readers finish), whatever the size of the change,
+        so callers should batch their changes."""
         ids, vectors = _last_of_each(_as_ids(ids), _as_vectors(vectors))
         gone = np.concatenate([ids, _as_ids(remove)]) if remove is not None else ids
         with self._write_lock:
