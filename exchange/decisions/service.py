@@ -78,13 +78,19 @@ async def _run_pipeline(
     vectors = await asyncio.to_thread(runtime.encoder.encode, titles)
     blocked = {store.brand.casefold()} | {item.brand.casefold() for item in order.line_items if item.brand}
     depth = runtime.settings.candidates
+    products: dict[int, pipeline.ProductInfo] = {}
+    campaigns: dict[str, pipeline.CampaignInfo] = {}
+    partners_seen: set[str] = set()
     while True:
         # The nearest neighbours of a purchase are mostly substitutes; when too few others survive
-        # the filters, look deeper once rather than show nothing.
+        # the filters, look deeper (up to MAX_DEPTH) rather than show nothing. A deeper pass reads
+        # only the products and partners the shallower ones did not.
         scores, ids = runtime.index.search(vectors, depth)
         best = pipeline.retrieve(scores, ids)
-        products = await _products(session, list(best))
-        campaigns = await _live_campaigns(runtime, session, {p.partner_id for p in products.values()})
+        products |= await _products(session, [pid for pid in best if pid not in products])
+        new_partners = {p.partner_id for p in products.values()} - partners_seen
+        campaigns |= await _live_campaigns(runtime, session, new_partners)
+        partners_seen |= new_partners
         bought = pipeline.substitute_categories(scores, ids, products)
         candidates = (
             pipeline.Candidate(products[pid], similarity, anchor)

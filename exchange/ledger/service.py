@@ -58,13 +58,6 @@ async def trial_balance(session: AsyncSession) -> dict[str, int]:
     return {currency: int(total) for currency, total in await session.execute(stmt)}
 
 
-async def account_balances(session: AsyncSession) -> dict[tuple[str, str], int]:
-    stmt = select(LedgerEntry.account, LedgerEntry.currency, func.sum(LedgerEntry.amount_minor)).group_by(
-        LedgerEntry.account, LedgerEntry.currency
-    )
-    return {(account, currency): int(total) for account, currency, total in await session.execute(stmt)}
-
-
 async def campaign_spend(session: AsyncSession, since: dt.datetime | None = None) -> dict[str, int]:
     """Billed gross per campaign, from the journal (the truth budget counters are rebuilt from)."""
     stmt = select(LedgerTransaction.campaign_id, func.sum(LedgerTransaction.gross_minor)).group_by(
