@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         "partner": Provide(auth.provide_partner),
         "store": Provide(auth.provide_store),
         "reader": Provide(auth.provide_reader),
+        "importer": Provide(auth.provide_importer),
         "indexer": Provide(_indexer, sync_to_thread=False),
         "counters": Provide(_counters, sync_to_thread=False),
         "sessions": Provide(_sessions, sync_to_thread=False),

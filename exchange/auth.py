@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,7 @@ from partners.service import partner_for_key
 from publishers.models import Store
 from publishers.service import store_for_key
 
+T = TypeVar("T")
 _FIX = "send 'Authorization: Bearer <key>' with the key shown when the account was created"
 
 
@@ -46,12 +48,27 @@ async def provide_store(request: Request[Any, Any, Any], db: AsyncSession) -> St
     return store
 
 
-async def provide_reader(request: Request[Any, Any, Any], runtime: Runtime, db: AsyncSession) -> Store | None:
-    """Finance reports: the operator sees every store, a store only itself."""
+async def _operator_or(
+    request: Request[Any, Any, Any], runtime: Runtime, find: Callable[[str], Awaitable[T | None]], needs: str
+) -> T | None:
+    """None for the operator key; otherwise the account `find` resolves the key to, or 401."""
     token = _token(request)
     if keys_equal(token, runtime.settings.admin_key):
         return None
-    store = await store_for_key(db, token)
-    if store is None:
-        raise AuthenticationError("reports need the operator key or a store secret key", fix=_FIX)
-    return store
+    account = await find(token)
+    if account is None:
+        raise AuthenticationError(f"{needs} need the operator key or {_ONE_OF[needs]}", fix=_FIX)
+    return account
+
+
+_ONE_OF = {"order histories": "a partner secret key", "reports": "a store secret key"}
+
+
+async def provide_importer(request: Request[Any, Any, Any], runtime: Runtime, db: AsyncSession) -> Partner | None:
+    """Order histories: a partner imports its own products' orders, the operator any partner's."""
+    return await _operator_or(request, runtime, lambda key: partner_for_key(db, key), "order histories")
+
+
+async def provide_reader(request: Request[Any, Any, Any], runtime: Runtime, db: AsyncSession) -> Store | None:
+    """Finance reports: the operator sees every store, a store only itself."""
+    return await _operator_or(request, runtime, lambda key: store_for_key(db, key), "reports")

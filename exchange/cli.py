@@ -1,4 +1,4 @@
-"""The `encore` command: serve, migrate, demo."""
+"""The `encore` command: serve, migrate, demo, bench, eval."""
 
 from __future__ import annotations
 
@@ -68,6 +68,18 @@ def demo(settings: Settings, products: int, brands: int) -> None:
     serve(settings)
 
 
+def _bench(args: argparse.Namespace) -> None:
+    if args.bench == "decide":
+        from bench import decide as decide_bench
+
+        rates = [int(rate) for rate in args.rates.split(",") if rate.strip()]
+        decide_bench.main(args.products, args.brands, args.database_url, args.redis_url, rates, args.seconds)
+        return
+    from bench import catalog as catalog_bench
+
+    catalog_bench.main(args.products, args.brands, args.database_url, args.encoder)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="encore", description="Encore, the open post-checkout offer exchange")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,11 +101,30 @@ def main(argv: list[str] | None = None) -> None:
     catalog.add_argument("--brands", type=int, default=4_600)
     catalog.add_argument("--database-url", default="", help="default: a SQLite file in a temporary folder")
     catalog.add_argument("--encoder", default="static", choices=["static", "minilm"])
+    decide = bench_sub.add_parser("decide", help="decisions through the HTTP API under load, on loopback")
+    decide.add_argument("--products", type=int, default=1_200_000)
+    decide.add_argument("--brands", type=int, default=4_600)
+    decide.add_argument("--database-url", default="", help="default: a SQLite file in a temporary folder")
+    decide.add_argument("--redis-url", default="", help="default: in-process counters")
+    decide.add_argument("--rates", default="100,250,500,750,1000", help="offered decisions/s, one step each")
+    decide.add_argument("--seconds", type=float, default=20.0, help="length of each rate step")
+    evaluate = sub.add_parser("eval", help="match quality on real data; results go to bench/results/")
+    eval_sub = evaluate.add_subparsers(dest="eval", required=True)
+    baskets = eval_sub.add_parser("baskets", help="offers scored against real Instacart-format baskets")
+    baskets.add_argument("--products", required=True, help="products.csv (with aisles.csv, departments.csv beside it)")
+    baskets.add_argument("--orders", help="one order file, split 80/20 by order_id")
+    baskets.add_argument("--train-orders", help="learn from this order file ...")
+    baskets.add_argument("--test-orders", help="... and score this one")
+    baskets.add_argument("--seed", type=int, default=7, help="seed of the 80/20 split")
+    baskets.add_argument("--limit", type=int, default=0, help="score at most this many held-out orders (0: all)")
     args = parser.parse_args(argv)
     if args.command == "bench":
-        from bench import catalog as catalog_bench
+        _bench(args)
+        return
+    if args.command == "eval":
+        from bench import baskets as baskets_eval
 
-        catalog_bench.main(args.products, args.brands, args.database_url, args.encoder)
+        baskets_eval.main(args)
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(args)

@@ -37,6 +37,8 @@ class Offer(Base):
     currency: Mapped[str] = mapped_column(String(3))
     score: Mapped[float]
     reason: Mapped[str] = mapped_column(String(300))
+    context: Mapped[str] = mapped_column(String(300), default="")  # what learning files this offer's outcome under
+    shopper_key: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -94,3 +96,29 @@ class LedgerEntry(Base):
     account: Mapped[str] = mapped_column(String(80), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+
+
+class Dismissal(Base):
+    """A shopper closed an offer: that product is never shown to that shopper again."""
+
+    __tablename__ = "dismissals"
+
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    shopper_key: Mapped[str] = mapped_column(String(128), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PurchaseHistory(Base):
+    """One past order imported by a partner or a store (which catalog products were bought together),
+    the co-purchase evidence the matcher learns complements from."""
+
+    __tablename__ = "purchase_histories"
+    __table_args__ = (UniqueConstraint("source", "order_ref"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))  # the partner or store that imported it
+    order_ref: Mapped[str] = mapped_column(String(100))
+    product_ids: Mapped[list[int]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.core.errors import InvalidInputError
 from exchange.decisions.schemas import DecisionOut
-from exchange.decisions.service import decide
+from exchange.decisions.service import decide, decision_record
 from exchange.ledger.service import trial_balance
+from exchange.matching.history import HistoryReport, import_history
 from exchange.reports import PayoutReport, payout_csv, payout_report
 from exchange.runtime import Runtime
 from exchange.tracking import service as tracking
+from partners.models import Partner
 from partners.schemas import ConversionOut
 from publishers.models import Store
 from publishers.schemas import OrderIn, WidgetRequest
@@ -61,6 +63,34 @@ async def click(token: str, request: Request[Any, Any, Any], db: AsyncSession, r
 async def accept(token: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime) -> Redirect:
     target = await tracking.engage(runtime, db, token, "a", request.headers.get("user-agent", ""))
     return Redirect(target + "&encore_accept=1", status_code=302)
+
+
+@post("/d/{token:str}", summary="Dismiss: the shopper closed the offer", tags=["shopper"], status_code=204)
+async def dismiss(token: str, db: AsyncSession, runtime: Runtime) -> Response[None]:
+    """Sent by the widget (navigator.sendBeacon) when the shopper closes an offer."""
+    await tracking.dismiss(runtime, db, token)
+    return Response(None, status_code=204, headers={"Access-Control-Allow-Origin": "*"})
+
+
+@get("/v1/decisions/{decision_id:str}", summary="Explain a decision", tags=["store"])
+async def explain_decision(decision_id: str, db: AsyncSession, reader: Store | None) -> dict[str, Any]:
+    """What was considered, what each filter removed, the scores, the winners and their prices.
+    A store key reads its own decisions; the operator key any."""
+    return await decision_record(db, decision_id, reader.id if reader is not None else None)
+
+
+@post("/v1/order-history", summary="Import past orders to learn complements from", tags=["partner"], status_code=200)
+async def order_history(
+    request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime, importer: Partner | None
+) -> HistoryReport:
+    """JSON lines, one past order each: `{"order_id": "o-1", "items": [{"product_id": "sku-1"}, ...]}`.
+    A partner key names its own products; the operator key adds `partner_id` to each item.
+    Idempotent per order_id: a retried upload imports nothing twice."""
+    body = await request.body()
+    source = importer.id if importer is not None else "operator"
+    return await import_history(
+        db, runtime.learner, runtime.catalog, body, source=source, partner_id=importer.id if importer else None
+    )
 
 
 @post(
@@ -110,4 +140,16 @@ async def healthz(runtime: Runtime) -> dict[str, object]:
     return {"status": "ok", "index_version": runtime.index.version, "searchable_products": runtime.index.size}
 
 
-route_handlers = [order_offers, widget_offers, click, accept, conversion, payouts, ledger_balance, healthz]
+route_handlers = [
+    order_offers,
+    widget_offers,
+    click,
+    accept,
+    dismiss,
+    explain_decision,
+    order_history,
+    conversion,
+    payouts,
+    ledger_balance,
+    healthz,
+]

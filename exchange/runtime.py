@@ -20,6 +20,9 @@ from exchange.core.db import make_engine, make_sessionmaker
 from exchange.counters import Counters, open_counters
 from exchange.indexing import IndexWriter
 from exchange.ledger.service import campaign_spend
+from exchange.matching.catalog import CatalogTable
+from exchange.matching.history import load_learning
+from exchange.matching.learning import Learner
 from exchange.migrate import upgrade
 from exchange.settings import Settings
 from partners.models import CatalogJob, Product
@@ -36,6 +39,8 @@ class Runtime:
     counters: Counters
     encoder: Encoder
     writer: IndexWriter
+    catalog: CatalogTable = field(default_factory=CatalogTable)
+    learner: Learner = field(default_factory=Learner)
     jobs: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property
@@ -55,7 +60,10 @@ class Runtime:
         encoded = await asyncio.to_thread(self.encoder.encode, unique, progress=len(unique) > 20_000)
         position = {text: row for row, text in enumerate(unique)}
         vectors = encoded[[position[text] for text in texts]] if texts else encoded
-        return await self.writer.apply(ids, vectors, np.asarray(remove, dtype=np.int64))
+        version = await self.writer.apply(ids, vectors, np.asarray(remove, dtype=np.int64))
+        async with self.sessions() as session:  # the rows are committed before they are indexed
+            await self.catalog.refresh(session, ids.tolist(), remove)
+        return version
 
     def spawn(self, job: Any) -> None:
         """Run a background job, keeping a reference so it is not garbage-collected mid-way."""
@@ -91,8 +99,11 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
     writer = IndexWriter(index or VectorIndex(model.dim), settings.index_dir)
     writer.start()
     runtime = Runtime(settings, engine, sessions, counters, model, writer)
+    async with sessions() as session:
+        await runtime.catalog.load(session)
     if index is None:
         await _reindex(runtime)
+    runtime.learner = await load_learning(sessions, runtime.catalog)
     await _seed_spend(runtime)
     return runtime
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.core.db import Base, UTCDateTime, utcnow
@@ -65,6 +66,8 @@ class Campaign(Base):
     max_bid_minor: Mapped[int] = mapped_column(BigInteger)
     daily_budget_minor: Mapped[int] = mapped_column(BigInteger)
     total_budget_minor: Mapped[int] = mapped_column(BigInteger)
+    targeting: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # see partners.schemas.Targeting
+    frequency_cap: Mapped[int] = mapped_column(Integer, default=0)  # offers per shopper per day; 0: no cap
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

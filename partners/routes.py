@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import msgspec
 from litestar import Request, delete, get, post
 from litestar.params import Parameter
 from litestar.response import File
@@ -18,7 +19,15 @@ from partners import service
 from partners.feeds import FeedFormat, FeedFormatError, RowError, detect_format, sniff
 from partners.ingest import Mode, retire, run_job
 from partners.models import Campaign, CatalogJob, Partner
-from partners.schemas import CampaignCreate, CampaignOut, JobOut, PartnerCreate, PartnerCreated, UploadReport
+from partners.schemas import (
+    CampaignCreate,
+    CampaignOut,
+    JobOut,
+    PartnerCreate,
+    PartnerCreated,
+    Targeting,
+    UploadReport,
+)
 from partners.service import ProductIndexer, SpendReader
 
 MAX_FEED_BYTES = 4 * 1024**3  # a 1.2M-row feed is ~1 GB uncompressed
@@ -219,6 +228,8 @@ async def _campaign_out(campaign: Campaign, spend: SpendReader) -> CampaignOut:
         daily,
         total,
         campaign.active,
+        msgspec.convert(campaign.targeting or {}, Targeting),
+        campaign.frequency_cap,
     )
 
 

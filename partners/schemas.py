@@ -25,6 +25,16 @@ class PartnerCreated(msgspec.Struct):
     signing_secret: str  # signs conversion postbacks (HMAC-SHA256)
 
 
+class Targeting(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Where a campaign may show; an empty list means anywhere."""
+
+    stores: Annotated[list[str], Meta(max_length=1000, description="store ids")] = []
+    countries: Annotated[list[Annotated[str, Meta(pattern="^[A-Za-z]{2}$")]], Meta(max_length=250)] = []
+    min_order_minor: Annotated[int, Meta(ge=0)] = 0
+    max_order_minor: Annotated[int, Meta(ge=0, description="0: no upper bound")] = 0
+    store_categories: Annotated[list[Annotated[str, Meta(min_length=1, max_length=300)]], Meta(max_length=100)] = []
+
+
 class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     pricing: Literal["cpc", "cpa"]
@@ -32,6 +42,8 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     max_bid_minor: Minor
     daily_budget_minor: Minor
     total_budget_minor: Minor
+    targeting: Targeting = msgspec.field(default_factory=lambda: Targeting())
+    frequency_cap: Annotated[int, Meta(ge=0, le=1000, description="offers per shopper per day; 0: no cap")] = 0
 
 
 class CampaignOut(msgspec.Struct):
@@ -45,6 +57,8 @@ class CampaignOut(msgspec.Struct):
     spent_today_minor: int
     spent_total_minor: int
     active: bool
+    targeting: Targeting
+    frequency_cap: int
 
 
 class JobOut(msgspec.Struct):

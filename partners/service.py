@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,6 +81,13 @@ async def create_campaign(session: AsyncSession, partner_id: str, body: Campaign
             fix="make the daily budget at most the total budget",
             field="daily_budget_minor",
         )
+    low, high = body.targeting.min_order_minor, body.targeting.max_order_minor
+    if high and low > high:
+        raise InvalidInputError(
+            "targeting.min_order_minor is larger than targeting.max_order_minor",
+            fix="swap them, or set max_order_minor to 0 for no upper bound",
+            field="targeting",
+        )
     if body.max_bid_minor > body.daily_budget_minor:
         raise InvalidInputError(
             "max_bid_minor is larger than daily_budget_minor, so no event could ever be billed",
@@ -95,6 +103,8 @@ async def create_campaign(session: AsyncSession, partner_id: str, body: Campaign
         max_bid_minor=body.max_bid_minor,
         daily_budget_minor=body.daily_budget_minor,
         total_budget_minor=body.total_budget_minor,
+        targeting=msgspec.to_builtins(body.targeting),
+        frequency_cap=body.frequency_cap,
         active=True,
     )
     session.add(campaign)

@@ -23,6 +23,10 @@ class Store(Base):
     revenue_share_bps: Mapped[int] = mapped_column(Integer)
     max_offers: Mapped[int] = mapped_column(Integer)
     theme: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the store sells (its own categories), for partners' targeting, and what it refuses to show:
+    # see publishers.schemas.StoreControls.
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    controls: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar import Response, get, post
+from litestar import Response, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from publishers import service
-from publishers.schemas import StoreCreate, StoreCreated
+from publishers.models import Store
+from publishers.schemas import StoreCreate, StoreCreated, StoreOut, StoreUpdate
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -16,6 +17,18 @@ STATIC = Path(__file__).resolve().parent / "static"
 @post("/v1/stores", summary="Create a store (operator)", tags=["operator"])
 async def create_store(data: StoreCreate, db: AsyncSession, operator: None, default_share_bps: int) -> StoreCreated:
     return await service.create_store(db, data, default_share_bps)
+
+
+@get("/v1/store", summary="Your store's settings and controls", tags=["store"])
+async def get_store(store: Store) -> StoreOut:
+    return service.store_out(store)
+
+
+@patch("/v1/store", summary="Change your store's settings and controls", tags=["store"])
+async def update_store(data: StoreUpdate, db: AsyncSession, store: Store) -> StoreOut:
+    """Blocks (brands, domains, categories, competitors), sensitive categories opted in, the quality
+    floor, offers per order. Only the fields sent change."""
+    return await service.update_store(db, store, data)
 
 
 @get("/widget.js", summary="The thank-you-page widget", tags=["widget"], include_in_schema=False)
@@ -27,4 +40,4 @@ async def widget_js() -> Response[bytes]:
     )
 
 
-route_handlers = [create_store, widget_js]
+route_handlers = [create_store, get_store, update_store, widget_js]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -10,13 +10,57 @@ from msgspec import Meta
 Origin = Annotated[str, Meta(pattern=r"^https?://[^/\s]+$", description="scheme://host[:port], no path")]
 
 
+Term = Annotated[str, Meta(min_length=1, max_length=300)]
+Terms = Annotated[list[Term], Meta(max_length=500)]
+SENSITIVE_GROUPS = ("alcohol", "tobacco", "weapons", "adult", "gambling", "medicine", "weight_loss")
+SensitiveGroup = Literal["alcohol", "tobacco", "weapons", "adult", "gambling", "medicine", "weight_loss"]
+MaxOffers = Annotated[int, Meta(ge=1, le=4, description="offers shown per order")]
+
+
+class StoreControls(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What a store never wants on its thank-you page. Matching is case-insensitive; a category
+    term blocks every category path that contains it (\"Apparel > Shoes\" blocks its subcategories)."""
+
+    blocked_brands: Terms = []
+    blocked_domains: Annotated[list[Term], Meta(max_length=500, description="example.com blocks its subdomains")] = []
+    blocked_categories: Terms = []
+    competitors: Annotated[list[Term], Meta(max_length=500, description="brand names or domains of competitors")] = []
+    # Sensitive categories are off unless the store opts in to a group.
+    allowed_sensitive: list[SensitiveGroup] = []
+    min_quality: Annotated[float, Meta(ge=0.0, le=1.0, description="lowest predicted engagement worth showing")] = 0.0
+
+
 class StoreCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, Meta(min_length=1, max_length=200)]
     brand: Annotated[str, Meta(min_length=1, max_length=70, description="the store's own brand, never offered")]
     allowed_origins: Annotated[list[Origin], Meta(max_length=20)] = []
     revenue_share_bps: Annotated[int, Meta(ge=0, le=10000)] | None = None
-    max_offers: Annotated[int, Meta(ge=1, le=4)] = 2
+    max_offers: MaxOffers = 1
     theme: dict[str, Any] = {}
+    categories: Annotated[list[Term], Meta(max_length=50, description="what the store sells, for targeting")] = []
+    controls: StoreControls = msgspec.field(default_factory=StoreControls)
+
+
+class StoreUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change."""
+
+    allowed_origins: Annotated[list[Origin], Meta(max_length=20)] | None = None
+    max_offers: MaxOffers | None = None
+    theme: dict[str, Any] | None = None
+    categories: Annotated[list[Term], Meta(max_length=50)] | None = None
+    controls: StoreControls | None = None
+
+
+class StoreOut(msgspec.Struct):
+    id: str
+    name: str
+    brand: str
+    allowed_origins: list[str]
+    revenue_share_bps: int
+    max_offers: int
+    theme: dict[str, Any]
+    categories: list[str]
+    controls: StoreControls
 
 
 class StoreCreated(msgspec.Struct):
@@ -39,6 +83,7 @@ class LineItem(msgspec.Struct, forbid_unknown_fields=True):
     quantity: Quantity = 1
     brand: Annotated[str, Meta(max_length=70)] = ""
     sku: Annotated[str, Meta(max_length=100)] = ""
+    category: Annotated[str, Meta(max_length=300, description="the store's category path (product_type)")] = ""
 
 
 class OrderIn(msgspec.Struct, forbid_unknown_fields=True):

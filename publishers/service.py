@@ -13,7 +13,7 @@ from exchange.core.errors import AuthenticationError, ForbiddenError
 from exchange.core.keys import hash_key, new_key
 from exchange.core.validation import currency_field
 from publishers.models import Store, StoreKey
-from publishers.schemas import OrderIn, StoreCreate, StoreCreated
+from publishers.schemas import OrderIn, StoreControls, StoreCreate, StoreCreated, StoreOut, StoreUpdate
 
 _encode = msgspec.json.Encoder(order="deterministic").encode
 
@@ -29,6 +29,8 @@ async def create_store(session: AsyncSession, body: StoreCreate, default_share_b
         revenue_share_bps=share,
         max_offers=body.max_offers,
         theme=body.theme,
+        categories=body.categories,
+        controls=msgspec.to_builtins(body.controls),
     )
     secret_key = new_key("sk_store")
     session.add(store)
@@ -58,6 +60,40 @@ async def store_for_publishable_key(session: AsyncSession, key: str, origin: str
             fix="register the thank-you page's origin (scheme://host[:port]) in the store's allowed_origins",
         )
     return store
+
+
+def store_out(store: Store) -> StoreOut:
+    return StoreOut(
+        store.id,
+        store.name,
+        store.brand,
+        store.allowed_origins,
+        store.revenue_share_bps,
+        store.max_offers,
+        dict(store.theme or {}),
+        list(store.categories or []),
+        controls_of(store),
+    )
+
+
+def controls_of(store: Store) -> StoreControls:
+    return msgspec.convert(store.controls or {}, StoreControls)
+
+
+async def update_store(session: AsyncSession, store: Store, body: StoreUpdate) -> StoreOut:
+    """Change only what the body names; the next decision uses the new settings."""
+    if body.allowed_origins is not None:
+        store.allowed_origins = [origin.lower() for origin in body.allowed_origins]
+    if body.max_offers is not None:
+        store.max_offers = body.max_offers
+    if body.theme is not None:
+        store.theme = body.theme
+    if body.categories is not None:
+        store.categories = body.categories
+    if body.controls is not None:
+        store.controls = msgspec.to_builtins(body.controls)
+    await session.commit()
+    return store_out(store)
 
 
 def order_digest(order: OrderIn) -> str:

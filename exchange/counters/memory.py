@@ -11,6 +11,7 @@ class MemoryCounters:
         self._claims: dict[str, float] = {}
         self._daily: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._total: defaultdict[str, int] = defaultdict(int)
+        self._uses: dict[str, tuple[int, float]] = {}
 
     async def claim(self, key: str, ttl_s: int) -> bool:
         # No await inside: on one event loop this check-and-set cannot interleave.
@@ -38,6 +39,21 @@ class MemoryCounters:
 
     async def spent(self, campaign_id: str, day: str) -> tuple[int, int]:
         return self._daily[campaign_id, day], self._total[campaign_id]
+
+    async def spent_many(self, campaign_ids: list[str], day: str) -> dict[str, tuple[int, int]]:
+        return {c: (self._daily[c, day], self._total[c]) for c in campaign_ids}
+
+    async def take(self, key: str, limit: int, ttl_s: int) -> bool:
+        now = time.monotonic()
+        used, expires = self._uses.get(key, (0, 0.0))
+        if expires <= now:
+            used, expires = 0, now + ttl_s
+        if used >= limit:
+            return False
+        self._uses[key] = (used + 1, expires)
+        if len(self._uses) > 100_000:
+            self._uses = {k: v for k, v in self._uses.items() if v[1] > now}
+        return True
 
     async def seed_spend(self, campaign_id: str, day: str, daily: int, total: int) -> None:
         self._daily[campaign_id, day] = max(self._daily[campaign_id, day], daily)

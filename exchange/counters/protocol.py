@@ -24,6 +24,14 @@ class Counters(Protocol):
         """(spent on `day`, spent in total)."""
         ...
 
+    async def spent_many(self, campaign_ids: list[str], day: str) -> dict[str, tuple[int, int]]:
+        """`spent` for many campaigns in one round trip."""
+        ...
+
+    async def take(self, key: str, limit: int, ttl_s: int) -> bool:
+        """Count one more use of `key` (kept `ttl_s` seconds) unless it already has `limit`: False then."""
+        ...
+
     async def seed_spend(self, campaign_id: str, day: str, daily: int, total: int) -> None:
         """Raise the counters to at least the ledger's figures (the SQL ledger is the truth)."""
         ...

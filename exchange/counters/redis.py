@@ -26,6 +26,14 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 return 1
 """
 
+# KEYS: the counter. ARGV: limit, ttl. One more use unless the limit is reached.
+_TAKE = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+if redis.call('INCR', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2])) end
+return 1
+"""
+
 _DAY_TTL_S = 3 * 24 * 3600
 
 
@@ -36,6 +44,7 @@ class RedisCounters:
         self._prefix = prefix
         self._try_spend = self._redis.register_script(_TRY_SPEND)
         self._seed = self._redis.register_script(_SEED)
+        self._take = self._redis.register_script(_TAKE)
 
     def _keys(self, campaign_id: str, day: str) -> list[str]:
         return [f"{self._prefix}spend:{campaign_id}:{day}", f"{self._prefix}spend:{campaign_id}:total"]
@@ -60,6 +69,15 @@ class RedisCounters:
     async def spent(self, campaign_id: str, day: str) -> tuple[int, int]:
         daily, total = await self._redis.mget(self._keys(campaign_id, day))
         return int(daily or 0), int(total or 0)
+
+    async def spent_many(self, campaign_ids: list[str], day: str) -> dict[str, tuple[int, int]]:
+        if not campaign_ids:
+            return {}
+        values = await self._redis.mget([key for c in campaign_ids for key in self._keys(c, day)])
+        return {c: (int(values[2 * i] or 0), int(values[2 * i + 1] or 0)) for i, c in enumerate(campaign_ids)}
+
+    async def take(self, key: str, limit: int, ttl_s: int) -> bool:
+        return bool(await self._take(keys=[f"{self._prefix}uses:{key}"], args=[limit, ttl_s]))
 
     async def seed_spend(self, campaign_id: str, day: str, daily: int, total: int) -> None:
         await self._seed(keys=self._keys(campaign_id, day), args=[daily, total, _DAY_TTL_S])

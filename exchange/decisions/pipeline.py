@@ -1,31 +1,31 @@
-"""The decision's pure steps over plain data: retrieve -> filter -> score -> auction."""
+"""The decision's pure steps over plain data: retrieve -> filter -> score -> auction -> price."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Sequence
+from fractions import Fraction
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from exchange.core.money import CURRENCY_EXPONENTS
+from exchange.matching.catalog import ProductInfo
+
 # A catalog neighbour this close to a purchased item is that item again, or a substitute for it.
 SUBSTITUTE_SIMILARITY = 0.45
 SAME_PRODUCT_SIMILARITY = 0.90
 NEIGHBOURS_DEFINING_CATEGORY = 3
-BASE_ENGAGEMENT = 0.05  # click probability of a perfectly relevant offer at position 1
+BASE_ENGAGEMENT = 0.05  # click probability of a perfectly relevant offer at position 1, before learning
 # Complements mostly live in the buyer's department (tent -> sleeping bag, phone -> case): a product
 # from the same top-level category as a purchase, but not the same category, gets this much relevance.
 SAME_DEPARTMENT_BONUS = 0.15
-CPA_CONVERSION = 0.05  # conversions per engagement, until learning (issue 5) estimates it
-
-
-class ProductInfo(msgspec.Struct, frozen=True, gc=False):
-    id: int
-    partner_id: str
-    brand: str
-    category: str
-    title: str
-    in_stock: bool
+CPA_CONVERSION = 0.05  # conversions per engagement for CPA campaigns
+# What a winner pays with no other partner below it: 0.05 of the currency's major unit (5 cents),
+# at least one minor unit.
+RESERVE_MAJOR = Fraction(5, 100)
+PACING_SLACK = 0.05  # share of the daily budget a campaign may run ahead of an even spend
 
 
 class CampaignInfo(msgspec.Struct, frozen=True, gc=False):
@@ -34,18 +34,23 @@ class CampaignInfo(msgspec.Struct, frozen=True, gc=False):
     pricing: str
     currency: str
     bid_minor: int
+    frequency_cap: int = 0
 
 
 class Candidate(msgspec.Struct, gc=False):
     product: ProductInfo
-    similarity: float
-    anchor: int  # index of the line item this product was retrieved for
+    similarity: float  # to the closest purchased item; 0 when found by co-purchases alone
+    anchor: int  # index of the line item this product goes with
 
 
 class Scored(msgspec.Struct, gc=False):
     candidate: Candidate
     campaign: CampaignInfo
-    expected_value: float  # expected revenue per impression, in minor units
+    prior: float  # predicted engagement before feedback (co-purchases or semantic relevance)
+    mean: float  # posterior mean after the exchange's own feedback
+    sample: float  # the Thompson draw the ranking used
+    expected_value: float  # expected revenue per impression at slot 1, in minor units
+    context: str  # the learning key this offer's outcome is filed under
 
 
 def retrieve(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64]) -> dict[int, tuple[float, int]]:
@@ -58,90 +63,67 @@ def retrieve(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64]) -> dic
     return best
 
 
-def substitute_categories(
+def neighbour_categories(
     scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], products: dict[int, ProductInfo]
-) -> set[str]:
-    """The categories of what was bought, read off each item's nearest catalog neighbours."""
-    categories: set[str] = set()
+) -> list[list[str]]:
+    """Per line item, the categories of its nearest catalog neighbours: what it is, read off the catalog."""
+    found: list[list[str]] = []
     for row_scores, row_ids in zip(scores, ids, strict=True):
+        categories: list[str] = []
         for score, pid in list(zip(row_scores.tolist(), row_ids.tolist(), strict=True))[:NEIGHBOURS_DEFINING_CATEGORY]:
             product = products.get(pid)
-            if product is not None and score >= SUBSTITUTE_SIMILARITY and product.category:
-                categories.add(product.category)
-    return categories
-
-
-def filter_candidates(
-    candidates: Iterable[Candidate],
-    *,
-    blocked_brands: set[str],
-    substitutes: set[str],
-    live_partners: set[str],
-) -> tuple[list[Candidate], dict[str, int]]:
-    """Drop what must never be offered; count what each rule removed, for the decision record."""
-    kept: list[Candidate] = []
-    removed = {"out_of_stock": 0, "own_brand": 0, "substitute": 0, "no_live_campaign": 0}
-    for candidate in candidates:
-        product = candidate.product
-        if not product.in_stock:
-            removed["out_of_stock"] += 1
-        elif product.brand.casefold() in blocked_brands:
-            removed["own_brand"] += 1
-        elif candidate.similarity >= SAME_PRODUCT_SIMILARITY or product.category in substitutes:
-            removed["substitute"] += 1
-        elif product.partner_id not in live_partners:
-            removed["no_live_campaign"] += 1
-        else:
-            kept.append(candidate)
-    return kept, removed
+            close = product is not None and score >= SUBSTITUTE_SIMILARITY and bool(product.category)
+            if close and product is not None and product.category not in categories:
+                categories.append(product.category)
+        found.append(categories)
+    return found
 
 
 def department(category: str) -> str:
     return category.split(">", 1)[0].strip().casefold()
 
 
-def relevance(candidate: Candidate, departments: set[str]) -> float:
-    bonus = SAME_DEPARTMENT_BONUS if department(candidate.product.category) in departments else 0.0
-    return candidate.similarity + bonus
-
-
-def engagement(relevance: float) -> float:
+def semantic_engagement(similarity: float, category: str, departments: set[str]) -> float:
     """Predicted engagement from relevance alone, steep so that relevance outweighs small bid
-    differences; learning from impressions and clicks replaces this (issue 5)."""
-    return BASE_ENGAGEMENT * min(max(relevance, 0.0), 1.0) ** 4
+    differences: the cold-start prior, before any order history or feedback."""
+    bonus = SAME_DEPARTMENT_BONUS if department(category) in departments else 0.0
+    return BASE_ENGAGEMENT * min(max(similarity + bonus, 0.0), 1.0) ** 4
 
 
-def score(candidates: Sequence[Candidate], campaigns: dict[str, CampaignInfo], bought: set[str]) -> list[Scored]:
-    """Expected value = predicted engagement x bid (x predicted conversion for CPA), best first."""
-    departments = {department(category) for category in bought}
-    scored = []
-    for candidate in candidates:
-        campaign = campaigns[candidate.product.partner_id]
-        value = engagement(relevance(candidate, departments)) * campaign.bid_minor
-        if campaign.pricing == "cpa":
-            value *= CPA_CONVERSION
-        scored.append(Scored(candidate, campaign, value))
-    scored.sort(key=lambda s: (-s.expected_value, s.candidate.product.id))
-    return scored
+def expected_value(engagement: float, campaign: CampaignInfo) -> float:
+    """Expected revenue per impression: engagement x CPC bid, or engagement x conversion x CPA bid."""
+    value = engagement * campaign.bid_minor
+    return value * CPA_CONVERSION if campaign.pricing == "cpa" else value
 
 
-def auction(ranked: Iterable[Scored], slots: int) -> list[Scored]:
-    """Fill the slots in order of expected value, one offer per partner and per category, so two
-    slots never show the same brand twice or two near-identical products. Pricing is first-price
-    (the bid) until second-price pricing lands (issue 5)."""
-    winners: list[Scored] = []
-    partners: set[str] = set()
-    categories: set[str] = set()
-    for entry in ranked:
-        product = entry.candidate.product
-        if product.partner_id in partners or (product.category and product.category in categories):
-            continue
-        winners.append(entry)
-        partners.add(product.partner_id)
-        categories.add(product.category)
-        if len(winners) == slots:
-            break
-    return winners
+def rank(scored: list[Scored]) -> list[Scored]:
+    return sorted(scored, key=lambda s: (-s.expected_value, s.candidate.product.id))
+
+
+def second_price(winner: Scored, ranked_below: Sequence[Scored]) -> int:
+    """What the winner pays per billable event: just enough to keep its rank above the best other
+    partner's offer ranked below it, never more than its bid, never less than the reserve."""
+    runner_up = next((s for s in ranked_below if s.campaign.partner_id != winner.campaign.partner_id), None)
+    bid = winner.campaign.bid_minor
+    reserve = reserve_price(winner.campaign.currency)
+    if runner_up is None or winner.expected_value <= 0:
+        return min(bid, reserve)
+    per_unit_bid = winner.expected_value / bid  # the winner's engagement (x conversion for CPA)
+    needed = math.ceil(runner_up.expected_value / per_unit_bid - 1e-9)
+    return min(bid, max(reserve, needed))
+
+
+def reserve_price(currency: str) -> int:
+    scale: int = 10 ** CURRENCY_EXPONENTS.get(currency, 2)
+    minor = RESERVE_MAJOR * scale
+    return max(1, -(-minor.numerator // minor.denominator))
+
+
+def pacing_allowance(daily_budget: int, bid: int, seconds_into_day: float) -> int:
+    """How much of today's budget a campaign may have spent by now: an even spend through the UTC day,
+    a small lead, and always room for one event, so spend lasts the day instead of ending at dawn."""
+    share = min(max(seconds_into_day / 86_400, 0.0), 1.0)
+    return min(daily_budget, int(daily_budget * (share + PACING_SLACK)) + bid)
 
 
 def leaf(category: str) -> str:

@@ -26,6 +26,7 @@ class OfferOut(msgspec.Struct, gc=False):
     partner: PartnerRef
     click_url: str
     accept_url: str
+    dismiss_url: str  # POST: the shopper closed the offer; never shown to that shopper again
     reason: str
 
 

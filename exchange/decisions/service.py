@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from typing import Any
 
 import msgspec
 from sqlalchemy import select
@@ -11,18 +13,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.core.db import new_id
-from exchange.core.errors import UnprocessableError
+from exchange.core.errors import NotFoundError, UnprocessableError
 from exchange.core.money import format_minor
 from exchange.decisions import pipeline
 from exchange.decisions.schemas import DecisionOut, OfferOut, PartnerRef, Price
-from exchange.models import Decision, Offer
+from exchange.matching.controls import Blocks, targets
+from exchange.matching.learning import PAIR_EVIDENCE, Context, position_factor, prior_strength, rng_for, thompson
+from exchange.models import Decision, Dismissal, Offer
 from exchange.runtime import Runtime
 from exchange.tracking.links import LinkClaims, sign_link
 from partners.models import Campaign, Partner, Product
 from publishers.models import Order, Store
 from publishers.schemas import OrderIn
-from publishers.service import checked_order, order_digest
+from publishers.service import checked_order, controls_of, order_digest, store_for_key
 
+EXPLAINED_CANDIDATES = 25
+SAMPLED_CANDIDATES = 100  # Thompson draws per decision, for the most promising candidates
 DEEPEN_BELOW = 20  # candidates left after filtering
 MAX_DEPTH = 5000
 
@@ -34,7 +40,7 @@ async def decide(runtime: Runtime, session: AsyncSession, store: Store, order: O
     replay = await _recorded(session, store.id, order.order_id, digest)
     if replay is not None:
         return replay
-    winners, removed, bought = await _run_pipeline(runtime, session, store, order)
+    outcome = await _run_pipeline(runtime, session, store, order)
     record = Order(store_id=store.id, order_ref=order.order_id, body_hash=digest, payload=msgspec.to_builtins(order))
     session.add(record)
     try:
@@ -46,12 +52,53 @@ async def decide(runtime: Runtime, session: AsyncSession, store: Store, order: O
         return replay
     decision = Decision(id=new_id("dec"), order_id=record.id, store_id=store.id, index_version=runtime.index.version)
     decision.response = {}
-    out = await _offers(runtime, session, store, order, decision, winners)
-    # Kept beside the answer so a decision can be explained later: what was filtered, and why.
-    decision.response = msgspec.to_builtins(out) | {"removed": removed, "bought_categories": sorted(bought)}
+    out = await _offers(runtime, session, store, order, decision, outcome.winners)
+    # Kept beside the answer so a decision can be explained later: what was considered, what each
+    # filter removed, the scores, and the prices.
+    decision.response = msgspec.to_builtins(out) | {"explain": _explain(runtime, outcome)}
     session.add(decision)
     await session.commit()
+    for entry, _ in outcome.winners:
+        runtime.learner.feedback.shown(entry.context, entry.candidate.product.id)
     return out
+
+
+def _explain(runtime: Runtime, outcome: Outcome) -> dict[str, Any]:
+    def ref(pid: int) -> str:
+        product = runtime.catalog.get(pid)
+        return f"{product.partner_id}/{product.external_id}" if product else str(pid)
+
+    prices = {id(entry): price for entry, price in outcome.winners}
+    positions = {id(entry): n for n, (entry, _) in enumerate(outcome.winners, start=1)}
+    candidates = [
+        {
+            "product": ref(s.candidate.product.id),
+            "title": s.candidate.product.title,
+            "category": s.candidate.product.category,
+            "campaign_id": s.campaign.id,
+            "pricing": s.campaign.pricing,
+            "bid_minor": s.campaign.bid_minor,
+            "similarity": round(s.candidate.similarity, 4),
+            "goes_with_item": s.candidate.anchor,
+            "prior_engagement": round(s.prior, 6),
+            "posterior_mean": round(s.mean, 6),
+            "sampled_engagement": round(s.sample, 6),
+            "expected_value": round(s.expected_value, 6),
+            "position": positions.get(id(s)),
+            "price_minor": prices.get(id(s)),
+        }
+        for s in outcome.ranked[:EXPLAINED_CANDIDATES]
+    ]
+    return {
+        "candidates": candidates,
+        "candidates_scored": len(outcome.ranked),
+        "removed": {rule: len(ids) for rule, ids in sorted(outcome.removed.items())},
+        "removed_examples": {rule: [ref(p) for p in ids[:5]] for rule, ids in sorted(outcome.removed.items())},
+        "bought_categories": outcome.bought,
+        "purchase_contexts": [c.category.removeprefix("c:") for c in outcome.contexts],
+        "pricing": "second price: the lowest price that keeps each winner above the best other partner below it",
+        "learning": runtime.learner.stats(),
+    }
 
 
 async def _recorded(session: AsyncSession, store_id: str, order_ref: str, digest: str) -> DecisionOut | None:
@@ -71,83 +118,205 @@ async def _recorded(session: AsyncSession, store_id: str, order_ref: str, digest
     return msgspec.convert(row.response, DecisionOut)
 
 
-async def _run_pipeline(
-    runtime: Runtime, session: AsyncSession, store: Store, order: OrderIn
-) -> tuple[list[pipeline.Scored], dict[str, int], set[str]]:
-    titles = [item.title for item in order.line_items]
-    vectors = await asyncio.to_thread(runtime.encoder.encode, titles)
-    blocked = {store.brand.casefold()} | {item.brand.casefold() for item in order.line_items if item.brand}
+class Outcome(msgspec.Struct, gc=False):
+    """What the pipeline decided, and what it looked at on the way, for the decision record."""
+
+    winners: list[tuple[pipeline.Scored, int]]  # (entry, price per billable event)
+    ranked: list[pipeline.Scored]
+    removed: dict[str, list[int]]  # rule -> product ids it removed
+    bought: list[str]
+    contexts: list[Context]
+
+
+async def _run_pipeline(runtime: Runtime, session: AsyncSession, store: Store, order: OrderIn) -> Outcome:
+    catalog, learned = runtime.catalog, runtime.learner.copurchases
+    controls = controls_of(store)
+    vectors = await asyncio.to_thread(runtime.encoder.encode, [item.title for item in order.line_items])
+    blocks = Blocks.of(store.brand, (item.brand for item in order.line_items), controls)
+    dismissed = await _dismissed(session, store.id, order.shopper_key)
     depth = runtime.settings.candidates
-    products: dict[int, pipeline.ProductInfo] = {}
-    campaigns: dict[str, pipeline.CampaignInfo] = {}
-    partners_seen: set[str] = set()
     while True:
-        # The nearest neighbours of a purchase are mostly substitutes; when too few others survive
-        # the filters, look deeper (up to MAX_DEPTH) rather than show nothing. A deeper pass reads
-        # only the products and partners the shallower ones did not.
+        # Semantic neighbours say what each purchase is (its category) and seed the cold start; the
+        # co-purchase model adds what is bought with it. When too few survive the filters, look
+        # deeper (up to MAX_DEPTH) rather than show nothing.
         scores, ids = runtime.index.search(vectors, depth)
         best = pipeline.retrieve(scores, ids)
-        products |= await _products(session, [pid for pid in best if pid not in products])
-        new_partners = {p.partner_id for p in products.values()} - partners_seen
-        campaigns |= await _live_campaigns(runtime, session, new_partners)
-        partners_seen |= new_partners
-        bought = pipeline.substitute_categories(scores, ids, products)
-        candidates = (
-            pipeline.Candidate(products[pid], similarity, anchor)
-            for pid, (similarity, anchor) in best.items()
-            if pid in products
-        )
-        kept, removed = pipeline.filter_candidates(
-            candidates, blocked_brands=blocked, substitutes=bought, live_partners=set(campaigns)
-        )
+        neighbours = pipeline.neighbour_categories(scores, ids, catalog.products)
+        contexts = [
+            Context.of(item.title, item.category or (found[0] if found else ""))
+            for item, found in zip(order.line_items, neighbours, strict=True)
+        ]
+        bought = {item.category for item in order.line_items if item.category}
+        bought.update(category for found in neighbours for category in found)
+        pool = dict.fromkeys(best) | dict.fromkeys(learned.candidates(contexts) if learned.orders else ())
+        kept, removed = _filter(runtime, pool, best, contexts, bought, blocks, dismissed)
+        partners = {c.product.partner_id for c in kept}
+        campaigns, sitting_out = await _live_campaigns(runtime, session, partners, store, order)
+        for candidate in kept:
+            if candidate.product.partner_id in sitting_out:
+                removed.setdefault(sitting_out[candidate.product.partner_id], []).append(candidate.product.id)
+        kept = [c for c in kept if c.product.partner_id in campaigns]
         if len(kept) >= DEEPEN_BELOW or depth >= runtime.index.size or depth >= MAX_DEPTH:
             break
         depth = min(depth * 10, MAX_DEPTH)
-    winners = pipeline.auction(pipeline.score(kept, campaigns, bought), store.max_offers)
-    return winners, removed, bought
+    ranked = _score(runtime, kept, campaigns, contexts, bought, controls.min_quality, removed, order)
+    winners = await _fill_slots(runtime, ranked, store.max_offers, order.shopper_key)
+    return Outcome(winners, ranked, removed, sorted(bought), contexts)
 
 
-async def _products(session: AsyncSession, ids: list[int]) -> dict[int, pipeline.ProductInfo]:
-    if not ids:
-        return {}
-    stmt = select(
-        Product.id,
-        Product.partner_id,
-        Product.brand,
-        Product.product_type,
-        Product.google_product_category,
-        Product.title,
-        Product.availability,
-    ).where(Product.id.in_(ids), Product.active.is_(True))
-    return {
-        pid: pipeline.ProductInfo(pid, partner, brand, ptype or gpc, title, availability == "in_stock")
-        for pid, partner, brand, ptype, gpc, title, availability in await session.execute(stmt)
-    }
+def _filter(
+    runtime: Runtime,
+    pool: dict[int, None],
+    best: dict[int, tuple[float, int]],
+    contexts: list[Context],
+    bought: set[str],
+    blocks: Blocks,
+    dismissed: set[int],
+) -> tuple[list[pipeline.Candidate], dict[str, list[int]]]:
+    """Drop what must never be offered here; keep, per rule, which products it removed."""
+    learned = runtime.learner.copurchases
+    kept: list[pipeline.Candidate] = []
+    removed: dict[str, list[int]] = {}
+    for pid in pool:
+        product = runtime.catalog.get(pid)
+        if product is None:
+            continue  # retired since the index was searched
+        similarity, anchor = best.get(pid, (0.0, 0))
+        rule = None
+        if not product.in_stock:
+            rule = "out_of_stock"
+        elif (blocked := blocks.reason(product)) is not None:
+            rule = blocked
+        elif pid in dismissed:
+            rule = "dismissed_by_shopper"
+        elif similarity >= pipeline.SAME_PRODUCT_SIMILARITY:
+            rule = "substitute"
+        elif product.category in bought and not any(
+            learned.together(context, pid) >= PAIR_EVIDENCE for context in contexts
+        ):
+            # Same category as a purchase is a substitute, unless shoppers really buy the two together.
+            rule = "substitute"
+        if rule is None:
+            kept.append(pipeline.Candidate(product, similarity, anchor))
+        else:
+            removed.setdefault(rule, []).append(pid)
+    return kept, removed
+
+
+def _score(
+    runtime: Runtime,
+    kept: list[pipeline.Candidate],
+    campaigns: dict[str, pipeline.CampaignInfo],
+    contexts: list[Context],
+    bought: set[str],
+    min_quality: float,
+    removed: dict[str, list[int]],
+    order: OrderIn,
+) -> list[pipeline.Scored]:
+    """Predicted engagement x bid, with engagement drawn from each product's posterior (Thompson).
+    Only the entries whose optimistic value could reach the top are sampled; the rest keep their mean."""
+    learner = runtime.learner
+    departments = {pipeline.department(category) for category in bought}
+    rng = rng_for(f"{order.order_id}|{order.shopper_key}")
+    posteriors: list[tuple[float, pipeline.Candidate, float, float, float, str]] = []
+    for candidate in kept:
+        product = candidate.product
+        semantic = pipeline.semantic_engagement(candidate.similarity, product.category, departments)
+        anchor, prior = candidate.anchor, semantic
+        if learner.copurchases.orders:
+            by_item = [learner.copurchases.probability(c, product.id, semantic) for c in contexts]
+            anchor = max(range(len(by_item)), key=by_item.__getitem__)
+            prior = by_item[anchor]
+        candidate.anchor = anchor
+        context = contexts[anchor].category
+        strength = prior_strength(learner.copurchases.evidence(contexts[anchor]))
+        alpha, beta = learner.feedback.posterior(context, product.id, prior, strength)
+        mean = alpha / (alpha + beta)
+        if mean < min_quality:
+            removed.setdefault("below_quality_floor", []).append(product.id)
+            continue
+        bid_value = pipeline.expected_value(1.0, campaigns[product.partner_id])
+        optimistic = (mean + 3 * math.sqrt(mean * (1 - mean) / (alpha + beta + 1))) * bid_value
+        posteriors.append((optimistic, candidate, prior, alpha, beta, context))
+    posteriors.sort(key=lambda p: (-p[0], p[1].product.id))
+    scored: list[pipeline.Scored] = []
+    for n, (_, candidate, prior, alpha, beta, context) in enumerate(posteriors):
+        mean = alpha / (alpha + beta)
+        sample = thompson(alpha, beta, rng if n < SAMPLED_CANDIDATES else None)
+        campaign = campaigns[candidate.product.partner_id]
+        value = pipeline.expected_value(sample, campaign)
+        scored.append(pipeline.Scored(candidate, campaign, prior, mean, sample, value, context))
+    return pipeline.rank(scored)
+
+
+async def _fill_slots(
+    runtime: Runtime, ranked: list[pipeline.Scored], slots: int, shopper_key: str
+) -> list[tuple[pipeline.Scored, int]]:
+    """Fill the slots in order of expected value, one offer per partner and per category (two slots
+    never show the same brand twice or two near-identical products), within each campaign's
+    frequency cap for this shopper; each winner pays the second price."""
+    winners: list[tuple[pipeline.Scored, int]] = []
+    partners: set[str] = set()
+    categories: set[str] = set()
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    for position, entry in enumerate(ranked):
+        product = entry.candidate.product
+        if product.partner_id in partners or (product.category and product.category in categories):
+            continue
+        cap = entry.campaign.frequency_cap
+        capped = cap and shopper_key
+        if capped and not await runtime.counters.take(f"freq:{entry.campaign.id}:{shopper_key}:{day}", cap, 86_400):
+            continue
+        winners.append((entry, pipeline.second_price(entry, ranked[position + 1 :])))
+        partners.add(product.partner_id)
+        categories.add(product.category)
+        if len(winners) == slots:
+            break
+    return winners
+
+
+async def _dismissed(session: AsyncSession, store_id: str, shopper_key: str) -> set[int]:
+    if not shopper_key:
+        return set()
+    stmt = select(Dismissal.product_id).where(Dismissal.store_id == store_id, Dismissal.shopper_key == shopper_key)
+    return set((await session.execute(stmt)).scalars())
 
 
 async def _live_campaigns(
-    runtime: Runtime, session: AsyncSession, partner_ids: set[str]
-) -> dict[str, pipeline.CampaignInfo]:
-    """Each partner's best-paying active campaign that can still afford one more billable event."""
+    runtime: Runtime, session: AsyncSession, partner_ids: set[str], store: Store, order: OrderIn
+) -> tuple[dict[str, pipeline.CampaignInfo], dict[str, str]]:
+    """Each partner's best-paying active campaign that targets this order and can afford one more
+    billable event within its budgets and its pacing; and, for partners without one, why."""
     if not partner_ids:
-        return {}
+        return {}, {}
     stmt = (
         select(Campaign)
         .where(Campaign.partner_id.in_(partner_ids), Campaign.active.is_(True))
         .order_by(Campaign.max_bid_minor.desc(), Campaign.id)
     )
-    day = time.strftime("%Y-%m-%d", time.gmtime())
+    found = list((await session.execute(stmt)).scalars())
+    now = time.time()
+    day = time.strftime("%Y-%m-%d", time.gmtime(now))
+    spend = await runtime.counters.spent_many([c.id for c in found], day)
     live: dict[str, pipeline.CampaignInfo] = {}
-    for campaign in (await session.execute(stmt)).scalars():
-        if campaign.partner_id in live:
+    why: dict[str, str] = dict.fromkeys(partner_ids, "no_campaign")
+    for campaign in found:
+        partner = campaign.partner_id
+        if partner in live:
             continue
-        daily, total = await runtime.counters.spent(campaign.id, day)
+        daily, total = spend[campaign.id]
         bid = campaign.max_bid_minor
-        if daily + bid <= campaign.daily_budget_minor and total + bid <= campaign.total_budget_minor:
-            live[campaign.partner_id] = pipeline.CampaignInfo(
-                campaign.id, campaign.partner_id, campaign.pricing, campaign.currency, bid
+        if not targets(campaign.targeting, store.id, store.categories or [], order.country, order.total):
+            why[partner] = "not_targeted" if why[partner] == "no_campaign" else why[partner]
+        elif daily + bid > campaign.daily_budget_minor or total + bid > campaign.total_budget_minor:
+            why[partner] = "budget_exhausted"
+        elif daily + bid > pipeline.pacing_allowance(campaign.daily_budget_minor, bid, now % 86_400):
+            why[partner] = "paced"
+        else:
+            live[partner] = pipeline.CampaignInfo(
+                campaign.id, partner, campaign.pricing, campaign.currency, bid, campaign.frequency_cap
             )
-    return live
+    return live, {p: r for p, r in why.items() if p not in live}
 
 
 async def _offers(
@@ -156,15 +325,15 @@ async def _offers(
     store: Store,
     order: OrderIn,
     decision: Decision,
-    winners: list[pipeline.Scored],
+    winners: list[tuple[pipeline.Scored, int]],
 ) -> DecisionOut:
     settings = runtime.settings
     expires = int(time.time()) + settings.link_ttl_s
-    details = await _details(session, [w.candidate.product.id for w in winners])
+    details = await _details(session, [w.candidate.product.id for w, _ in winners])
     offers: list[OfferOut] = []
     session.add(decision)
     await session.flush()
-    for position, winner in enumerate(winners, start=1):
+    for position, (winner, price) in enumerate(winners, start=1):
         product, partner_name = details[winner.candidate.product.id]
         why = pipeline.reason(order.line_items[winner.candidate.anchor].title, winner.candidate.product)
         offer = Offer(
@@ -176,14 +345,17 @@ async def _offers(
             product_id=product.id,
             position=position,
             pricing=winner.campaign.pricing,
-            price_minor=winner.campaign.bid_minor,
+            price_minor=price,
             currency=winner.campaign.currency,
-            score=winner.expected_value,
+            score=winner.expected_value * position_factor(position),
             reason=why,
+            context=winner.context,
+            shopper_key=order.shopper_key,
         )
         session.add(offer)
         click = sign_link(settings.secret, LinkClaims("c", offer.id, expires))
         accept = sign_link(settings.secret, LinkClaims("a", offer.id, expires))
+        dismiss = sign_link(settings.secret, LinkClaims("d", offer.id, expires))
         offers.append(
             OfferOut(
                 offer_id=offer.id,
@@ -195,6 +367,7 @@ async def _offers(
                 partner=PartnerRef(product.partner_id, partner_name),
                 click_url=f"{settings.public_url}/c/{click}",
                 accept_url=f"{settings.public_url}/a/{accept}",
+                dismiss_url=f"{settings.public_url}/d/{dismiss}",
                 reason=why,
             )
         )
@@ -206,3 +379,35 @@ async def _details(session: AsyncSession, ids: list[int]) -> dict[int, tuple[Pro
         return {}
     stmt = select(Product, Partner.name).join(Partner, Partner.id == Product.partner_id).where(Product.id.in_(ids))
     return {product.id: (product, name) for product, name in await session.execute(stmt)}
+
+
+async def decision_record(session: AsyncSession, decision_id: str, store_id: str | None) -> dict[str, Any]:
+    """A recorded decision with its explanation; another store's decision is reported as missing."""
+    stmt = (
+        select(Decision, Order.order_ref).join(Order, Order.id == Decision.order_id).where(Decision.id == decision_id)
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None or (store_id is not None and row[0].store_id != store_id):
+        raise NotFoundError(f"no decision {decision_id!r} for this store", fix="use a decision_id from POST /v1/orders")
+    decision, order_ref = row
+    response = dict(decision.response)
+    return {
+        "decision_id": decision.id,
+        "order_id": order_ref,
+        "store_id": decision.store_id,
+        "created_at": decision.created_at.isoformat(),
+        "index_version": decision.index_version,
+        "offers": response.get("offers", []),
+        "explain": response.get("explain", {}),
+    }
+
+
+async def rank_for_evaluation(runtime: Runtime, store_key: str, order: OrderIn, k: int) -> list[str]:
+    """The partner product ids of the top `k` entries of the auction's ranking for an order, with
+    nothing recorded: what `encore eval baskets` scores (a store shows at most 4 of them)."""
+    async with runtime.sessions() as session:
+        store = await store_for_key(session, store_key)
+        if store is None:
+            raise NotFoundError("no store with this key", fix="pass the store's secret key")
+        outcome = await _run_pipeline(runtime, session, store, checked_order(order))
+    return [entry.candidate.product.external_id for entry in outcome.ranked[:k]]

@@ -15,7 +15,7 @@ from exchange.core.db import new_id
 from exchange.core.errors import AuthenticationError, InvalidInputError, NotFoundError, UnprocessableError
 from exchange.core.keys import hmac_hex, keys_equal
 from exchange.ledger.service import post_billable
-from exchange.models import Click, Conversion, Offer
+from exchange.models import Click, Conversion, Dismissal, Offer
 from exchange.runtime import Runtime
 from exchange.tracking.links import LinkKind, verify_link
 from partners.models import Campaign, Partner, Product
@@ -67,7 +67,33 @@ async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: Link
         click.not_billed_reason = "" if click.billed else "budget_exhausted"
     session.add(click)
     await _commit_or_refund(runtime, session, offer, day, click.billed)
+    if click.not_billed_reason != "bot_user_agent" and await runtime.counters.claim(
+        f"learned:{offer.id}", settings.link_ttl_s
+    ):
+        runtime.learner.feedback.engaged(offer.context, offer.product_id)
     return with_click_id(product.link, click.id)
+
+
+async def dismiss(runtime: Runtime, session: AsyncSession, token: str) -> None:
+    """The shopper closed the offer: that product is not shown to that shopper again, and the
+    matcher learns the product was unwelcome after that purchase. Repeating it changes nothing."""
+    offer_id = verify_link(runtime.settings.secret, token, "d", int(time.time()))
+    offer = await session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFoundError("this offer no longer exists", fix="nothing to do: it will not be shown again")
+    if await session.get(Dismissal, offer.id) is not None:
+        return
+    session.add(
+        Dismissal(
+            offer_id=offer.id, store_id=offer.store_id, shopper_key=offer.shopper_key, product_id=offer.product_id
+        )
+    )
+    try:
+        await session.commit()
+    except IntegrityError:  # the same dismissal raced us
+        await session.rollback()
+        return
+    runtime.learner.feedback.dismissed(offer.context, offer.product_id)
 
 
 async def _charge(runtime: Runtime, session: AsyncSession, offer: Offer, event_ref: str, day: str) -> bool:

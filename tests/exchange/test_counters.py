@@ -57,3 +57,15 @@ async def test_refund_and_seed_from_the_ledger(counters: Counters) -> None:
     await counters.seed_spend("c3", "d", daily=30, total=90)
     await counters.seed_spend("c3", "d", daily=10, total=10)  # never lowers what is counted
     assert await counters.spent("c3", "d") == (30, 90)
+
+
+async def test_concurrent_takes_stop_exactly_at_the_limit(counters: Counters) -> None:
+    granted = await asyncio.gather(*(counters.take("freq:c1:shopper", 3, 60) for _ in range(50)))
+    assert sum(granted) == 3
+    assert await counters.take("freq:c1:other-shopper", 3, 60)
+
+
+async def test_spend_of_many_campaigns_in_one_call(counters: Counters) -> None:
+    assert await counters.try_spend("c1", "2026-11-23", 30, 100, 1000)
+    assert await counters.try_spend("c2", "2026-11-23", 5, 100, 1000)
+    assert await counters.spent_many(["c1", "c2", "c3"], "2026-11-23") == {"c1": (30, 30), "c2": (5, 5), "c3": (0, 0)}
