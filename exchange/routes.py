@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any, Literal
 
 import msgspec
@@ -27,9 +28,11 @@ from publishers.service import store_for_publishable_key
 
 
 @post("/v1/orders", summary="Report a confirmed order, get its offers", tags=["store"], status_code=200)
-async def order_offers(data: OrderIn, db: AsyncSession, store: Store, runtime: Runtime) -> DecisionOut:
+async def order_offers(data: OrderIn, db: AsyncSession, store: Store, runtime: Runtime) -> Response[DecisionOut]:
     """The same order (same order_id and content) always gets the same offers back."""
-    return await decide(runtime, db, store, data)
+    started = time.perf_counter()
+    out = await decide(runtime, db, store, data)
+    return Response(out, headers={"Server-Timing": f"decide;dur={(time.perf_counter() - started) * 1000:.2f}"})
 
 
 @post(

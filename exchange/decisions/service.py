@@ -28,6 +28,7 @@ from publishers.schemas import OrderIn
 from publishers.service import checked_order, controls_of, order_digest, store_for_key
 
 EXPLAINED_CANDIDATES = 25
+SEMANTIC_SCORED = 300  # semantic-only candidates scored per decision, the closest first
 SAMPLED_CANDIDATES = 100  # Thompson draws per decision, for the most promising candidates
 DEEPEN_BELOW = 20  # candidates left after filtering
 MAX_DEPTH = 5000
@@ -148,7 +149,8 @@ async def _run_pipeline(runtime: Runtime, session: AsyncSession, store: Store, o
         ]
         bought = {item.category for item in order.line_items if item.category}
         bought.update(category for found in neighbours for category in found)
-        pool = dict.fromkeys(best) | dict.fromkeys(learned.candidates(contexts) if learned.orders else ())
+        pool_learned = learned.candidates(contexts) if learned.orders else set()
+        pool = dict.fromkeys(best) | dict.fromkeys(pool_learned)
         kept, removed = _filter(runtime, pool, best, contexts, bought, blocks, dismissed)
         partners = {c.product.partner_id for c in kept}
         campaigns, sitting_out = await _live_campaigns(runtime, session, partners, store, order)
@@ -159,9 +161,20 @@ async def _run_pipeline(runtime: Runtime, session: AsyncSession, store: Store, o
         if len(kept) >= DEEPEN_BELOW or depth >= runtime.index.size or depth >= MAX_DEPTH:
             break
         depth = min(depth * 10, MAX_DEPTH)
+    kept = _closest_semantic(kept, learned_pool=pool_learned)
     ranked = _score(runtime, kept, campaigns, contexts, bought, controls.min_quality, removed, order)
     winners = await _fill_slots(runtime, ranked, store.max_offers, order.shopper_key)
     return Outcome(winners, ranked, removed, sorted(bought), contexts)
+
+
+def _closest_semantic(kept: list[pipeline.Candidate], learned_pool: set[int]) -> list[pipeline.Candidate]:
+    """A deep search can leave thousands of semantic candidates; only the closest can win on a
+    relevance prior, so score those (and every candidate the co-purchase model proposed)."""
+    semantic = [c for c in kept if c.product.id not in learned_pool]
+    if len(semantic) <= SEMANTIC_SCORED:
+        return kept
+    semantic.sort(key=lambda c: (-c.similarity, c.product.id))
+    return [c for c in kept if c.product.id in learned_pool] + semantic[:SEMANTIC_SCORED]
 
 
 def _filter(
