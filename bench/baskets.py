@@ -36,7 +36,7 @@ from typing import Any
 import msgspec
 from litestar.testing import AsyncTestClient
 
-from bench.catalog import MODELS
+from bench.catalog import MODELS, cpc_campaign
 from exchange.app import create_app
 from exchange.decisions.service import rank_for_evaluation
 from exchange.runtime import Runtime
@@ -170,15 +170,7 @@ async def _network(client: AsyncTestClient[Any], products: dict[str, Product]) -
         report = await client.post("/v1/catalog", content=body, headers=key | {"Content-Type": "application/x-ndjson"})
         if report.status_code != 200:
             raise SystemExit(f"catalog upload for {department} refused: {report.text[:500]}")
-        campaign = {
-            "name": "grocery",
-            "pricing": "cpc",
-            "currency": "USD",
-            "max_bid_minor": 50,
-            "daily_budget_minor": 10**10,
-            "total_budget_minor": 10**11,
-        }
-        await client.post("/v1/campaigns", json=campaign, headers=key)
+        await cpc_campaign(client, key, "grocery")
         for p in items:
             partner_of[p.id] = partner["id"]
         print(f"  catalog {n}/{len(by_department)}: {department} ({len(items):,} products)", flush=True)

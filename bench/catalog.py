@@ -48,6 +48,21 @@ async def _wait(client: AsyncTestClient[Any], key: dict[str, str], job_id: str) 
         await asyncio.sleep(0.05)
 
 
+async def cpc_campaign(client: AsyncTestClient[Any], key: dict[str, str], name: str = "bench") -> None:
+    """A CPC campaign at 50 cents with budgets no benchmark exhausts."""
+    body = {
+        "name": name,
+        "pricing": "cpc",
+        "currency": "USD",
+        "max_bid_minor": 50,
+        "daily_budget_minor": 10**10,
+        "total_budget_minor": 10**11,
+    }
+    r = await client.post("/v1/campaigns", json=body, headers=key)
+    if r.status_code != 201:
+        raise SystemExit(f"campaign refused: {r.text}")
+
+
 async def _upload(client: AsyncTestClient[Any], key: dict[str, str], rows: list[dict[str, str]]) -> dict[str, Any]:
     body = b"\n".join(msgspec.json.encode(row) for row in rows)
     r = await client.post("/v1/catalog/jobs", content=body, headers=key | {"Content-Type": "application/x-ndjson"})

@@ -26,7 +26,6 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +34,9 @@ import msgspec
 import numpy as np
 from litestar.testing import AsyncTestClient
 
-from bench.catalog import MODELS, _ingest
+from bench.catalog import MODELS, _ingest, cpc_campaign
 from exchange.app import create_app
+from exchange.core.money import parse_price
 from exchange.demo.catalog import DEMO_ORDERS, demo_network
 from exchange.settings import Settings
 
@@ -75,17 +75,14 @@ def _free_port() -> int:
         return port
 
 
-def _minor(price: str) -> int:
-    """A feed price such as "76.95 USD" in cents."""
-    return int(Decimal(price.split()[0]) * 100)
-
-
 def _line_items(network: list[Any], rng: random.Random) -> list[dict[str, Any]]:
     """What shoppers buy: the demo orders' items and a sample of the catalog's own products."""
     items = [item for order in DEMO_ORDERS for item in order["line_items"]]
     rows = [row for _, catalog in network for row in catalog]
     for row in rng.sample(rows, min(CATALOG_SAMPLE, len(rows))):
-        items.append({"title": row["title"], "price": _minor(row["price"]), "quantity": 1, "brand": row["brand"]})
+        items.append(
+            {"title": row["title"], "price": parse_price(row["price"])[0], "quantity": 1, "brand": row["brand"]}
+        )
     return items
 
 
@@ -111,18 +108,8 @@ async def _build(settings: Settings, network: list[Any]) -> str:
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     async with AsyncTestClient(create_app(settings), base_url="http://bench.local", timeout=3600) as client:
         keys = await _ingest(client, network, admin)
-        for n, key in enumerate(keys):
-            campaign = {
-                "name": f"Bench CPC {n}",
-                "pricing": "cpc",
-                "currency": "USD",
-                "max_bid_minor": 50,
-                "daily_budget_minor": 10**10,
-                "total_budget_minor": 10**11,
-            }
-            r = await client.post("/v1/campaigns", json=campaign, headers=key)
-            if r.status_code >= 400:
-                raise SystemExit(f"campaign refused: {r.text}")
+        for key in keys:
+            await cpc_campaign(client, key)
         r = await client.post("/v1/stores", json={"name": "Bench shop", "brand": "Bench"}, headers=admin)
         if r.status_code >= 400:
             raise SystemExit(f"store refused: {r.text}")

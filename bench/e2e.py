@@ -21,6 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from litestar.testing import AsyncTestClient
 
+from bench.catalog import cpc_campaign
 from exchange.app import create_app
 from exchange.demo.catalog import DEMO_ORDERS, demo_network
 from exchange.settings import Settings
@@ -58,18 +59,7 @@ async def run(products: int, brands: int, orders: int, database_url: str) -> dic
                     )
                 ).json()
                 rows += report["accepted"]
-                await client.post(
-                    "/v1/campaigns",
-                    headers=key,
-                    json={
-                        "name": "bench",
-                        "pricing": "cpc",
-                        "currency": "USD",
-                        "max_bid_minor": 50,
-                        "daily_budget_minor": 10_000_000,
-                        "total_budget_minor": 100_000_000,
-                    },
-                )
+                await cpc_campaign(client, key)
                 if n % 10 == 0:
                     print(f"uploaded {n}/{len(network)} catalogs, {rows:,} products searchable", flush=True)
             searchable_s = time.perf_counter() - started

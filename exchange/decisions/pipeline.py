@@ -71,10 +71,9 @@ def neighbour_categories(
     for row_scores, row_ids in zip(scores, ids, strict=True):
         categories: list[str] = []
         for score, pid in list(zip(row_scores.tolist(), row_ids.tolist(), strict=True))[:NEIGHBOURS_DEFINING_CATEGORY]:
-            product = products.get(pid)
-            close = product is not None and score >= SUBSTITUTE_SIMILARITY and bool(product.category)
-            if close and product is not None and product.category not in categories:
-                categories.append(product.category)
+            category = products[pid].category if pid in products and score >= SUBSTITUTE_SIMILARITY else ""
+            if category and category not in categories:
+                categories.append(category)
         found.append(categories)
     return found
 

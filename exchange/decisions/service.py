@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from exchange.core.money import format_minor
 from exchange.decisions import pipeline
 from exchange.decisions.schemas import DecisionOut, OfferOut, PartnerRef, Price
 from exchange.matching.controls import Blocks, targets
-from exchange.matching.learning import PAIR_EVIDENCE, Context, position_factor, prior_strength, rng_for, thompson
+from exchange.matching.learning import PAIR_EVIDENCE, Context, position_factor, prior_strength
 from exchange.models import Decision, Dismissal, Offer
 from exchange.runtime import Runtime
 from exchange.tracking.links import LinkClaims, sign_link
@@ -130,38 +131,54 @@ class Outcome(msgspec.Struct, gc=False):
 
 
 async def _run_pipeline(runtime: Runtime, session: AsyncSession, store: Store, order: OrderIn) -> Outcome:
-    catalog, learned = runtime.catalog, runtime.learner.copurchases
+    learned = runtime.learner.copurchases
     controls = controls_of(store)
     vectors = await asyncio.to_thread(runtime.encoder.encode, [item.title for item in order.line_items])
     blocks = Blocks.of(store.brand, (item.brand for item in order.line_items), controls)
     dismissed = await _dismissed(session, store.id, order.shopper_key)
     depth = runtime.settings.candidates
+    scores, ids = runtime.index.search(vectors, depth)
+    # The nearest neighbours say what each purchase is (its category) and seed the cold start; the
+    # co-purchase model adds what is bought with it.
+    neighbours = pipeline.neighbour_categories(scores, ids, runtime.catalog.products)
+    contexts = [
+        Context.of(item.title, item.category or (found[0] if found else ""))
+        for item, found in zip(order.line_items, neighbours, strict=True)
+    ]
+    bought = {item.category for item in order.line_items if item.category}
+    bought.update(category for found in neighbours for category in found)
+    learned_pool = learned.candidates(contexts) if learned.orders else set()
+    best = pipeline.retrieve(scores, ids)
+    pool = list(dict.fromkeys([*best, *learned_pool]))
+    seen: set[int] = set()
+    kept: list[pipeline.Candidate] = []
+    removed: dict[str, list[int]] = {}
+    campaigns: dict[str, pipeline.CampaignInfo] = {}
+    sitting_out: dict[str, str] = {}
     while True:
-        # Semantic neighbours say what each purchase is (its category) and seed the cold start; the
-        # co-purchase model adds what is bought with it. When too few survive the filters, look
-        # deeper (up to MAX_DEPTH) rather than show nothing.
-        scores, ids = runtime.index.search(vectors, depth)
-        best = pipeline.retrieve(scores, ids)
-        neighbours = pipeline.neighbour_categories(scores, ids, catalog.products)
-        contexts = [
-            Context.of(item.title, item.category or (found[0] if found else ""))
-            for item, found in zip(order.line_items, neighbours, strict=True)
-        ]
-        bought = {item.category for item in order.line_items if item.category}
-        bought.update(category for found in neighbours for category in found)
-        pool_learned = learned.candidates(contexts) if learned.orders else set()
-        pool = dict.fromkeys(best) | dict.fromkeys(pool_learned)
-        kept, removed = _filter(runtime, pool, best, contexts, bought, blocks, dismissed)
-        partners = {c.product.partner_id for c in kept}
-        campaigns, sitting_out = await _live_campaigns(runtime, session, partners, store, order)
-        for candidate in kept:
-            if candidate.product.partner_id in sitting_out:
-                removed.setdefault(sitting_out[candidate.product.partner_id], []).append(candidate.product.id)
-        kept = [c for c in kept if c.product.partner_id in campaigns]
+        # Each pass filters only products, and reads only partners' campaigns, not seen before.
+        seen.update(pool)
+        fresh, dropped = _filter(runtime, pool, best, contexts, bought, blocks, dismissed)
+        for rule, pids in dropped.items():
+            removed.setdefault(rule, []).extend(pids)
+        partners = {c.product.partner_id for c in fresh} - campaigns.keys() - sitting_out.keys()
+        live, out = await _live_campaigns(runtime, session, partners, store, order)
+        campaigns |= live
+        sitting_out |= out
+        for candidate in fresh:
+            partner = candidate.product.partner_id
+            if partner in campaigns:
+                kept.append(candidate)
+            else:
+                removed.setdefault(sitting_out[partner], []).append(candidate.product.id)
         if len(kept) >= DEEPEN_BELOW or depth >= runtime.index.size or depth >= MAX_DEPTH:
             break
+        # The nearest neighbours of a purchase are mostly substitutes; when too few others survive
+        # the filters, look deeper (up to MAX_DEPTH) rather than show nothing.
         depth = min(depth * 10, MAX_DEPTH)
-    kept = _closest_semantic(kept, learned_pool=pool_learned)
+        best = pipeline.retrieve(*runtime.index.search(vectors, depth))
+        pool = [pid for pid in best if pid not in seen]
+    kept = _closest_semantic(kept, learned_pool)
     ranked = _score(runtime, kept, campaigns, contexts, bought, controls.min_quality, removed, order)
     winners = await _fill_slots(runtime, ranked, store.max_offers, order.shopper_key)
     return Outcome(winners, ranked, removed, sorted(bought), contexts)
@@ -179,7 +196,7 @@ def _closest_semantic(kept: list[pipeline.Candidate], learned_pool: set[int]) ->
 
 def _filter(
     runtime: Runtime,
-    pool: dict[int, None],
+    pool: list[int],
     best: dict[int, tuple[float, int]],
     contexts: list[Context],
     bought: set[str],
@@ -227,39 +244,36 @@ def _score(
     order: OrderIn,
 ) -> list[pipeline.Scored]:
     """Predicted engagement x bid, with engagement drawn from each product's posterior (Thompson).
-    Only the entries whose optimistic value could reach the top are sampled; the rest keep their mean."""
+    Only the entries whose optimistic value could reach the top are drawn; the rest keep their mean."""
     learner = runtime.learner
     departments = {pipeline.department(category) for category in bought}
-    rng = rng_for(f"{order.order_id}|{order.shopper_key}")
-    posteriors: list[tuple[float, pipeline.Candidate, float, float, float, str]] = []
+    scored: list[tuple[float, pipeline.Scored, float, float]] = []  # (optimistic value, entry, alpha, beta)
     for candidate in kept:
         product = candidate.product
-        semantic = pipeline.semantic_engagement(candidate.similarity, product.category, departments)
-        anchor, prior = candidate.anchor, semantic
+        prior = pipeline.semantic_engagement(candidate.similarity, product.category, departments)
         if learner.copurchases.orders:
-            by_item = [learner.copurchases.probability(c, product.id, semantic) for c in contexts]
-            anchor = max(range(len(by_item)), key=by_item.__getitem__)
-            prior = by_item[anchor]
-        candidate.anchor = anchor
-        context = contexts[anchor].category
-        strength = prior_strength(learner.copurchases.evidence(contexts[anchor]))
-        alpha, beta = learner.feedback.posterior(context, product.id, prior, strength)
+            by_item = [learner.copurchases.probability(c, product.id, prior) for c in contexts]
+            candidate.anchor = max(range(len(by_item)), key=by_item.__getitem__)
+            prior = by_item[candidate.anchor]
+        context = contexts[candidate.anchor]
+        strength = prior_strength(learner.copurchases.evidence(context))
+        alpha, beta = learner.feedback.posterior(context.category, product.id, prior, strength)
         mean = alpha / (alpha + beta)
         if mean < min_quality:
             removed.setdefault("below_quality_floor", []).append(product.id)
             continue
-        bid_value = pipeline.expected_value(1.0, campaigns[product.partner_id])
-        optimistic = (mean + 3 * math.sqrt(mean * (1 - mean) / (alpha + beta + 1))) * bid_value
-        posteriors.append((optimistic, candidate, prior, alpha, beta, context))
-    posteriors.sort(key=lambda p: (-p[0], p[1].product.id))
-    scored: list[pipeline.Scored] = []
-    for n, (_, candidate, prior, alpha, beta, context) in enumerate(posteriors):
-        mean = alpha / (alpha + beta)
-        sample = thompson(alpha, beta, rng if n < SAMPLED_CANDIDATES else None)
-        campaign = campaigns[candidate.product.partner_id]
-        value = pipeline.expected_value(sample, campaign)
-        scored.append(pipeline.Scored(candidate, campaign, prior, mean, sample, value, context))
-    return pipeline.rank(scored)
+        campaign = campaigns[product.partner_id]
+        spread = 3 * math.sqrt(mean * (1 - mean) / (alpha + beta + 1))
+        entry = pipeline.Scored(
+            candidate, campaign, prior, mean, mean, pipeline.expected_value(mean, campaign), context.category
+        )
+        scored.append((pipeline.expected_value(mean + spread, campaign), entry, alpha, beta))
+    scored.sort(key=lambda s: (-s[0], s[1].candidate.product.id))
+    rng = random.Random(f"{order.order_id}|{order.shopper_key}")  # the same order draws the same samples
+    for _, entry, alpha, beta in scored[:SAMPLED_CANDIDATES]:
+        entry.sample = rng.betavariate(alpha, beta)
+        entry.expected_value = pipeline.expected_value(entry.sample, entry.campaign)
+    return pipeline.rank([entry for _, entry, _, _ in scored])
 
 
 async def _fill_slots(

@@ -41,7 +41,8 @@ class Blocks(msgspec.Struct, frozen=True, gc=False):
     domains: tuple[str, ...]
     categories: tuple[str, ...]
     sensitive: tuple[str, ...]
-    competitors: tuple[str, ...]
+    competitors: frozenset[str]  # brand names
+    competitor_domains: tuple[str, ...]
 
     @classmethod
     def of(cls, store_brand: str, line_item_brands: Iterable[str], controls: StoreControls) -> Blocks:
@@ -52,7 +53,8 @@ class Blocks(msgspec.Struct, frozen=True, gc=False):
             domains=tuple(_domain(d) for d in controls.blocked_domains),
             categories=_norm(controls.blocked_categories),
             sensitive=tuple(sensitive),
-            competitors=_norm(controls.competitors),
+            competitors=frozenset(_norm(controls.competitors)),
+            competitor_domains=tuple(_domain(c) for c in controls.competitors if "." in c),
         )
 
     def reason(self, product: ProductInfo) -> str | None:
@@ -62,12 +64,12 @@ class Blocks(msgspec.Struct, frozen=True, gc=False):
             return "own_brand"
         if brand in self.brands:
             return "blocked_brand"
-        if product.domain and any(_within(product.domain, d) for d in self.domains):
+        if any(_within(product.domain, d) for d in self.domains):
             return "blocked_domain"
         rule = _category_rule(product.category, self.categories, self.sensitive)
         if rule is not None:
             return rule
-        if any(c == brand or (product.domain and _within(product.domain, _domain(c))) for c in self.competitors):
+        if brand in self.competitors or any(_within(product.domain, d) for d in self.competitor_domains):
             return "competitor"
         return None
 
@@ -87,7 +89,7 @@ def _category_rule(category: str, blocked: tuple[str, ...], sensitive: tuple[str
 
 
 def _within(host: str, domain: str) -> bool:
-    return bool(domain) and (host == domain or host.endswith("." + domain))
+    return bool(host and domain) and (host == domain or host.endswith("." + domain))
 
 
 def targets(

@@ -22,7 +22,6 @@ Two sources, both kept in the database and folded into memory here:
 from __future__ import annotations
 
 import math
-import random
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -42,6 +41,7 @@ POPULAR_CANDIDATES = 200
 PAIR_EVIDENCE = 2  # orders with both products that prove a same-category pair is no substitute
 PRIOR_STRENGTH = 20.0  # feedback-equivalents of a prior with no order evidence behind it
 MAX_PRIOR_STRENGTH = 1000.0
+MIN_PRIOR_ENGAGEMENTS = 2.0
 DISMISS_WEIGHT = 3.0  # a dismissal counts as this many ignored impressions
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
@@ -190,7 +190,10 @@ class Feedback:
         """Beta(alpha, beta) of the engagement rate, with `prior` worth `strength` impressions."""
         prior = min(max(prior, 1e-6), 1 - 1e-6)
         seen = self.outcomes.get((context, pid))
-        alpha, beta = strength * prior, strength * (1 - prior)
+        # A prior worth less than MIN_PRIOR_ENGAGEMENTS engagements would put most of its draws near
+        # zero (Beta with alpha < 1), a lottery rather than exploration: it keeps its mean, gains weight.
+        alpha = max(strength * prior, MIN_PRIOR_ENGAGEMENTS)
+        beta = alpha * (1 - prior) / prior
         if seen is not None:
             engaged = min(seen.engagements, seen.impressions)
             alpha += engaged
@@ -200,18 +203,6 @@ class Feedback:
 
 def prior_strength(evidence: int) -> float:
     return min(PRIOR_STRENGTH + evidence, MAX_PRIOR_STRENGTH)
-
-
-def thompson(alpha: float, beta: float, rng: random.Random | None) -> float:
-    """A draw from Beta(alpha, beta); its mean when `rng` is None (no exploration)."""
-    if rng is None:
-        return alpha / (alpha + beta)
-    return rng.betavariate(alpha, beta)
-
-
-def rng_for(seed: str) -> random.Random:
-    """The same decision draws the same samples: a replayed decision is explainable."""
-    return random.Random(int.from_bytes(seed.encode()[-16:].rjust(16, b"\0"), "big") ^ len(seed))
 
 
 def position_factor(position: int) -> float:

@@ -55,21 +55,22 @@ async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: Link
     click = Click(id=new_id("clk"), offer_id=offer.id, kind="accept" if kind == "a" else "click", billed=False)
     click.user_agent = user_agent[:300]
     day = _today()
-    # Order matters: a bot or a repeat must not use up the de-duplication window or the budget.
-    if is_bot(user_agent):
+    # Order matters: a bot must not use up the de-duplication window, nor a repeat the budget. The
+    # first engagement in the window is what is billed (CPC) and what the matcher learns from.
+    bot = is_bot(user_agent)
+    first = not bot and await runtime.counters.claim(f"engage:{offer.id}", settings.click_dedup_s)
+    if bot:
         click.not_billed_reason = "bot_user_agent"
     elif offer.pricing != "cpc":
         click.not_billed_reason = "cpa_campaign"
-    elif not await runtime.counters.claim(f"engage:{offer.id}", settings.click_dedup_s):
+    elif not first:
         click.not_billed_reason = "repeat_click"
     else:
         click.billed = await _charge(runtime, session, offer, f"click:{click.id}", day)
         click.not_billed_reason = "" if click.billed else "budget_exhausted"
     session.add(click)
     await _commit_or_refund(runtime, session, offer, day, click.billed)
-    if click.not_billed_reason != "bot_user_agent" and await runtime.counters.claim(
-        f"learned:{offer.id}", settings.link_ttl_s
-    ):
+    if first:
         runtime.learner.feedback.engaged(offer.context, offer.product_id)
     return with_click_id(product.link, click.id)
 
