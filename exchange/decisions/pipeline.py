@@ -54,13 +54,21 @@ class Scored(msgspec.Struct, gc=False):
 
 
 def retrieve(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64]) -> dict[int, tuple[float, int]]:
-    """Each retrieved product's best similarity to any line item, and that item's index."""
-    best: dict[int, tuple[float, int]] = {}
-    for item, (row_scores, row_ids) in enumerate(zip(scores, ids, strict=True)):
-        for score, pid in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
-            if pid >= 0 and score > best.get(pid, (-2.0, 0))[0]:
-                best[pid] = (score, item)
-    return best
+    """Each retrieved product's best similarity to any line item, and that item's index, most
+    similar first."""
+    items = np.repeat(np.arange(ids.shape[0]), ids.shape[1])
+    flat_ids, flat_scores = ids.ravel(), scores.ravel()
+    order = np.argsort(-flat_scores, kind="stable")
+    order = order[flat_ids[order] >= 0]
+    _, first = np.unique(flat_ids[order], return_index=True)  # each product's best row
+    order = order[np.sort(first)]
+    return dict(
+        zip(
+            flat_ids[order].tolist(),
+            zip(flat_scores[order].tolist(), items[order].tolist(), strict=True),
+            strict=True,
+        )
+    )
 
 
 def neighbour_categories(

@@ -18,6 +18,7 @@ from exchange.core.errors import NotFoundError, UnprocessableError
 from exchange.core.money import format_minor
 from exchange.decisions import pipeline
 from exchange.decisions.schemas import DecisionOut, OfferOut, PartnerRef, Price
+from exchange.matching.catalog import ProductInfo
 from exchange.matching.controls import Blocks, targets
 from exchange.matching.learning import PAIR_EVIDENCE, Context, position_factor, prior_strength
 from exchange.models import Decision, Dismissal, Offer
@@ -149,18 +150,16 @@ async def _run_pipeline(runtime: Runtime, session: AsyncSession, store: Store, o
     bought.update(category for found in neighbours for category in found)
     learned_pool = learned.candidates(contexts) if learned.orders else set()
     best = pipeline.retrieve(scores, ids)
-    pool = list(dict.fromkeys([*best, *learned_pool]))
+    pool = [*learned_pool, *best]
     seen: set[int] = set()
     kept: list[pipeline.Candidate] = []
     removed: dict[str, list[int]] = {}
     campaigns: dict[str, pipeline.CampaignInfo] = {}
     sitting_out: dict[str, str] = {}
+    filters = _Filters(runtime, contexts, bought, blocks, dismissed, learned_pool)
     while True:
-        # Each pass filters only products, and reads only partners' campaigns, not seen before.
-        seen.update(pool)
-        fresh, dropped = _filter(runtime, pool, best, contexts, bought, blocks, dismissed)
-        for rule, pids in dropped.items():
-            removed.setdefault(rule, []).extend(pids)
+        # Each pass examines only products, and reads only partners' campaigns, not seen before.
+        fresh = filters.apply(pool, best, seen, removed)
         partners = {c.product.partner_id for c in fresh} - campaigns.keys() - sitting_out.keys()
         live, out = await _live_campaigns(runtime, session, partners, store, order)
         campaigns |= live
@@ -177,60 +176,70 @@ async def _run_pipeline(runtime: Runtime, session: AsyncSession, store: Store, o
         # the filters, look deeper (up to MAX_DEPTH) rather than show nothing.
         depth = min(depth * 10, MAX_DEPTH)
         best = pipeline.retrieve(*runtime.index.search(vectors, depth))
-        pool = [pid for pid in best if pid not in seen]
-    kept = _closest_semantic(kept, learned_pool)
+        pool = list(best)
     ranked = _score(runtime, kept, campaigns, contexts, bought, controls.min_quality, removed, order)
     winners = await _fill_slots(runtime, ranked, store.max_offers, order.shopper_key)
     return Outcome(winners, ranked, removed, sorted(bought), contexts)
 
 
-def _closest_semantic(kept: list[pipeline.Candidate], learned_pool: set[int]) -> list[pipeline.Candidate]:
-    """A deep search can leave thousands of semantic candidates; only the closest can win on a
-    relevance prior, so score those (and every candidate the co-purchase model proposed)."""
-    semantic = [c for c in kept if c.product.id not in learned_pool]
-    if len(semantic) <= SEMANTIC_SCORED:
-        return kept
-    semantic.sort(key=lambda c: (-c.similarity, c.product.id))
-    return [c for c in kept if c.product.id in learned_pool] + semantic[:SEMANTIC_SCORED]
+class _Filters:
+    """Drop what must never be offered here, recording which rule removed each product. Cheap rules
+    come first; semantic candidates are examined most similar first, and only until SEMANTIC_SCORED
+    of them pass (only the closest can win on a relevance prior); every co-purchase candidate is
+    examined."""
 
+    def __init__(
+        self,
+        runtime: Runtime,
+        contexts: list[Context],
+        bought: set[str],
+        blocks: Blocks,
+        dismissed: set[int],
+        learned_pool: set[int],
+    ) -> None:
+        self.catalog, self.learned = runtime.catalog, runtime.learner.copurchases
+        self.contexts, self.bought, self.blocks, self.dismissed = contexts, bought, blocks, dismissed
+        self.learned_pool = learned_pool
+        self.semantic_room = SEMANTIC_SCORED
 
-def _filter(
-    runtime: Runtime,
-    pool: list[int],
-    best: dict[int, tuple[float, int]],
-    contexts: list[Context],
-    bought: set[str],
-    blocks: Blocks,
-    dismissed: set[int],
-) -> tuple[list[pipeline.Candidate], dict[str, list[int]]]:
-    """Drop what must never be offered here; keep, per rule, which products it removed."""
-    learned = runtime.learner.copurchases
-    kept: list[pipeline.Candidate] = []
-    removed: dict[str, list[int]] = {}
-    for pid in pool:
-        product = runtime.catalog.get(pid)
-        if product is None:
-            continue  # retired since the index was searched
-        similarity, anchor = best.get(pid, (0.0, 0))
-        rule = None
-        if not product.in_stock:
-            rule = "out_of_stock"
-        elif (blocked := blocks.reason(product)) is not None:
-            rule = blocked
-        elif pid in dismissed:
-            rule = "dismissed_by_shopper"
-        elif similarity >= pipeline.SAME_PRODUCT_SIMILARITY:
-            rule = "substitute"
-        elif product.category in bought and not any(
-            learned.together(context, pid) >= PAIR_EVIDENCE for context in contexts
-        ):
-            # Same category as a purchase is a substitute, unless shoppers really buy the two together.
-            rule = "substitute"
-        if rule is None:
+    def apply(
+        self, pool: list[int], best: dict[int, tuple[float, int]], seen: set[int], removed: dict[str, list[int]]
+    ) -> list[pipeline.Candidate]:
+        kept: list[pipeline.Candidate] = []
+        for pid in pool:
+            semantic_only = pid not in self.learned_pool
+            if pid in seen or (semantic_only and self.semantic_room <= 0):
+                continue
+            seen.add(pid)
+            product = self.catalog.get(pid)
+            if product is None:
+                continue  # retired since the index was searched
+            similarity, anchor = best.get(pid, (0.0, 0))
+            rule = self._rule(product, similarity)
+            if rule is not None:
+                removed.setdefault(rule, []).append(pid)
+                continue
             kept.append(pipeline.Candidate(product, similarity, anchor))
-        else:
-            removed.setdefault(rule, []).append(pid)
-    return kept, removed
+            self.semantic_room -= semantic_only
+        return kept
+
+    def _rule(self, product: ProductInfo, similarity: float) -> str | None:
+        if not product.in_stock:
+            return "out_of_stock"
+        if similarity >= pipeline.SAME_PRODUCT_SIMILARITY or (
+            # Same category as a purchase is a substitute, unless shoppers really buy the two together.
+            product.category in self.bought
+            and not (
+                self.learned.orders
+                and any(self.learned.together(c, product.id) >= PAIR_EVIDENCE for c in self.contexts)
+            )
+        ):
+            return "substitute"
+        if (blocked := self.blocks.reason(product)) is not None:
+            return blocked
+        if product.id in self.dismissed:
+            return "dismissed_by_shopper"
+        return None
 
 
 def _score(
