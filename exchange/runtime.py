@@ -99,10 +99,11 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
     writer = IndexWriter(index or VectorIndex(model.dim), settings.index_dir)
     writer.start()
     runtime = Runtime(settings, engine, sessions, counters, model, writer)
-    async with sessions() as session:
-        await runtime.catalog.load(session)
     if index is None:
-        await _reindex(runtime)
+        await _reindex(runtime)  # fills the catalog table as it indexes
+    else:
+        async with sessions() as session:
+            await runtime.catalog.load(session)
     runtime.learner = await load_learning(sessions, runtime.catalog)
     await _seed_spend(runtime)
     return runtime
