@@ -98,6 +98,16 @@ class LedgerEntry(Base):
     currency: Mapped[str] = mapped_column(String(3))
 
 
+class ViewableImpression(Base):
+    """An offer at least half visible for at least a second (the IAB rule), once per offer."""
+
+    __tablename__ = "viewable_impressions"
+
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Dismissal(Base):
     """A shopper closed an offer: that product is never shown to that shopper again."""
 

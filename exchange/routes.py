@@ -31,7 +31,7 @@ from publishers.service import store_for_publishable_key
 async def order_offers(data: OrderIn, db: AsyncSession, store: Store, runtime: Runtime) -> Response[DecisionOut]:
     """The same order (same order_id and content) always gets the same offers back."""
     started = time.perf_counter()
-    out = await decide(runtime, db, store, data)
+    out = await decide(runtime, db, store, data, verified=True)
     return Response(out, headers={"Server-Timing": f"decide;dur={(time.perf_counter() - started) * 1000:.2f}"})
 
 
@@ -52,7 +52,7 @@ async def widget_offers(request: Request[Any, Any, Any], db: AsyncSession, runti
         ) from exc
     origin = request.headers.get("origin")
     store = await store_for_publishable_key(db, call.key, origin)
-    out = await decide(runtime, db, store, call.order)
+    out = await decide(runtime, db, store, call.order, verified=False)
     return Response(out, headers={"Access-Control-Allow-Origin": origin or "", "Vary": "Origin"})
 
 
@@ -72,6 +72,14 @@ async def accept(token: str, request: Request[Any, Any, Any], db: AsyncSession, 
 async def dismiss(token: str, db: AsyncSession, runtime: Runtime) -> Response[None]:
     """Sent by the widget (navigator.sendBeacon) when the shopper closes an offer."""
     await tracking.dismiss(runtime, db, token)
+    return Response(None, status_code=204, headers={"Access-Control-Allow-Origin": "*"})
+
+
+@post("/v/{token:str}", summary="Viewable impression (widget beacon)", tags=["shopper"], status_code=204)
+async def viewable(token: str, db: AsyncSession, runtime: Runtime) -> Response[None]:
+    """Sent by the widget (navigator.sendBeacon) once an offer was at least 50% visible for 1 s.
+    Counted once per offer, and only for orders the store's server reported."""
+    await tracking.viewed(runtime, db, token)
     return Response(None, status_code=204, headers={"Access-Control-Allow-Origin": "*"})
 
 
@@ -149,6 +157,7 @@ route_handlers = [
     click,
     accept,
     dismiss,
+    viewable,
     explain_decision,
     order_history,
     conversion,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.core.db import Base, UTCDateTime, utcnow
@@ -47,4 +47,7 @@ class Order(Base):
     order_ref: Mapped[str] = mapped_column(String(100))  # the store's own order id
     body_hash: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Reported with the store's secret key (or a verified webhook), not only by a browser holding the
+    # public key: impressions count only against verified orders.
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

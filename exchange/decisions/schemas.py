@@ -27,6 +27,7 @@ class OfferOut(msgspec.Struct, gc=False):
     click_url: str
     accept_url: str
     dismiss_url: str  # POST: the shopper closed the offer; never shown to that shopper again
+    impression_url: str  # POST once the offer was at least half visible for a second
     reason: str
 
 

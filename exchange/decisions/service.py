@@ -21,7 +21,7 @@ from exchange.decisions.schemas import DecisionOut, OfferOut, PartnerRef, Price
 from exchange.matching.catalog import ProductInfo
 from exchange.matching.controls import Blocks, targets
 from exchange.matching.learning import PAIR_EVIDENCE, Context, position_factor, prior_strength
-from exchange.models import Decision, Dismissal, Offer
+from exchange.models import Decision, Dismissal, Offer, ViewableImpression
 from exchange.runtime import Runtime
 from exchange.tracking.links import LinkClaims, sign_link
 from partners.models import Campaign, Partner, Product
@@ -36,21 +36,30 @@ DEEPEN_BELOW = 20  # candidates left after filtering
 MAX_DEPTH = 5000
 
 
-async def decide(runtime: Runtime, session: AsyncSession, store: Store, order: OrderIn) -> DecisionOut:
-    """The offers for a confirmed order; the same order asked again gets the same answer."""
+async def decide(
+    runtime: Runtime, session: AsyncSession, store: Store, order: OrderIn, *, verified: bool
+) -> DecisionOut:
+    """The offers for a confirmed order; the same order asked again gets the same answer. `verified`:
+    reported with the store's secret key, not only by a browser holding its public key."""
     order = checked_order(order)
     digest = order_digest(order)
-    replay = await _recorded(session, store.id, order.order_id, digest)
+    replay = await _recorded(session, store.id, order.order_id, digest, verified)
     if replay is not None:
         return replay
     outcome = await _run_pipeline(runtime, session, store, order)
-    record = Order(store_id=store.id, order_ref=order.order_id, body_hash=digest, payload=msgspec.to_builtins(order))
+    record = Order(
+        store_id=store.id,
+        order_ref=order.order_id,
+        body_hash=digest,
+        payload=msgspec.to_builtins(order),
+        verified=verified,
+    )
     session.add(record)
     try:
         await session.flush()
     except IntegrityError:  # the same order arrived twice at once: answer with the first one's offers
         await session.rollback()
-        replay = await _recorded(session, store.id, order.order_id, digest)
+        replay = await _recorded(session, store.id, order.order_id, digest, verified)
         assert replay is not None
         return replay
     decision = Decision(id=new_id("dec"), order_id=record.id, store_id=store.id, index_version=runtime.index.version)
@@ -104,21 +113,27 @@ def _explain(runtime: Runtime, outcome: Outcome) -> dict[str, Any]:
     }
 
 
-async def _recorded(session: AsyncSession, store_id: str, order_ref: str, digest: str) -> DecisionOut | None:
+async def _recorded(
+    session: AsyncSession, store_id: str, order_ref: str, digest: str, verified: bool
+) -> DecisionOut | None:
     stmt = (
-        select(Order.body_hash, Decision.response)
+        select(Order, Decision.response)
         .join(Decision, Decision.order_id == Order.id)
         .where(Order.store_id == store_id, Order.order_ref == order_ref)
     )
     row = (await session.execute(stmt)).first()
     if row is None:
         return None
-    if row.body_hash != digest:
+    record, response = row
+    if record.body_hash != digest:
         raise UnprocessableError(
             f"order {order_ref!r} was already reported with different content",
             fix="send the same order exactly as before, or use a new order_id for a different order",
         )
-    return msgspec.convert(row.response, DecisionOut)
+    if verified and not record.verified:  # the widget asked first; the store's server confirms it now
+        record.verified = True
+        await session.commit()
+    return msgspec.convert(response, DecisionOut)
 
 
 class Outcome(msgspec.Struct, gc=False):
@@ -392,6 +407,7 @@ async def _offers(
         click = sign_link(settings.secret, LinkClaims("c", offer.id, expires))
         accept = sign_link(settings.secret, LinkClaims("a", offer.id, expires))
         dismiss = sign_link(settings.secret, LinkClaims("d", offer.id, expires))
+        viewed = sign_link(settings.secret, LinkClaims("v", offer.id, expires))
         offers.append(
             OfferOut(
                 offer_id=offer.id,
@@ -404,6 +420,7 @@ async def _offers(
                 click_url=f"{settings.public_url}/c/{click}",
                 accept_url=f"{settings.public_url}/a/{accept}",
                 dismiss_url=f"{settings.public_url}/d/{dismiss}",
+                impression_url=f"{settings.public_url}/v/{viewed}",
                 reason=why,
             )
         )
@@ -419,21 +436,25 @@ async def _details(session: AsyncSession, ids: list[int]) -> dict[int, tuple[Pro
 
 async def decision_record(session: AsyncSession, decision_id: str, store_id: str | None) -> dict[str, Any]:
     """A recorded decision with its explanation; another store's decision is reported as missing."""
-    stmt = (
-        select(Decision, Order.order_ref).join(Order, Order.id == Decision.order_id).where(Decision.id == decision_id)
-    )
+    stmt = select(Decision, Order).join(Order, Order.id == Decision.order_id).where(Decision.id == decision_id)
     row = (await session.execute(stmt)).first()
     if row is None or (store_id is not None and row[0].store_id != store_id):
         raise NotFoundError(f"no decision {decision_id!r} for this store", fix="use a decision_id from POST /v1/orders")
-    decision, order_ref = row
+    decision, order = row
     response = dict(decision.response)
+    seen = select(ViewableImpression.offer_id, ViewableImpression.created_at).join(
+        Offer, Offer.id == ViewableImpression.offer_id
+    )
+    viewed = {oid: at.isoformat() for oid, at in await session.execute(seen.where(Offer.decision_id == decision.id))}
+    offers = [o | {"viewable_impression_at": viewed.get(o["offer_id"])} for o in response.get("offers", [])]
     return {
         "decision_id": decision.id,
-        "order_id": order_ref,
+        "order_id": order.order_ref,
+        "order_verified": order.verified,
         "store_id": decision.store_id,
         "created_at": decision.created_at.isoformat(),
         "index_version": decision.index_version,
-        "offers": response.get("offers", []),
+        "offers": offers,
         "explain": response.get("explain", {}),
     }
 

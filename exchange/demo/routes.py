@@ -8,15 +8,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from litestar import Response, get
+import msgspec
+from litestar import Request, Response, get
 from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.core.errors import NotFoundError
 from exchange.core.money import format_minor
+from exchange.decisions.service import decide
 from exchange.runtime import Runtime
+from publishers.schemas import OrderIn
+from publishers.service import store_for_key
 
 PAGE = Path(__file__).resolve().parents[2] / "publishers" / "static" / "demo-thank-you.html"
 DEMO_FILE = "demo.json"
+SHOPPER_COOKIE = "encore_demo_shopper"
 
 
 @get("/", include_in_schema=False)
@@ -25,8 +31,12 @@ async def home() -> Redirect:
 
 
 @get("/demo/thank-you", include_in_schema=False)
-async def thank_you(runtime: Runtime, basket: int = 0) -> Response[str]:
-    """A fresh order on every visit, so each visit runs a real decision."""
+async def thank_you(
+    request: Request[Any, Any, Any], runtime: Runtime, db: AsyncSession, basket: int = 0
+) -> Response[str]:
+    """A fresh order on every visit, so each visit runs a real decision. Like a real store, the page
+    reports the order from its server (verified, with the secret key) before the widget asks for it;
+    the shopper is a cookie, so a dismissed offer stays dismissed for this browser."""
     from exchange.demo.catalog import DEMO_ORDERS, DEMO_STORE_BRAND  # the generator loads only for the demo
 
     demo_file = runtime.settings.data_dir / DEMO_FILE
@@ -37,6 +47,12 @@ async def thank_you(runtime: Runtime, basket: int = 0) -> Response[str]:
     items = order["line_items"]
     order["order_id"] = f"demo-{uuid.uuid4().hex[:10]}"
     order["total"] = sum(item["price"] * item["quantity"] for item in items)
+    shopper = request.cookies.get(SHOPPER_COOKIE) or uuid.uuid4().hex
+    order["shopper_key"] = shopper
+    store = await store_for_key(db, demo["store_secret_key"])
+    if store is None:
+        raise NotFoundError("the demo store is missing", fix="delete .encore and start `./run demo` again")
+    await decide(runtime, db, store, msgspec.convert(order, OrderIn), verified=True)
     rows = "".join(
         f"<li><span>{html.escape(item['title'])} &times; {item['quantity']}</span>"
         f"<span>{html.escape(format_minor(item['price'] * item['quantity'], order['currency']))}</span></li>"
@@ -52,7 +68,9 @@ async def thank_you(runtime: Runtime, basket: int = 0) -> Response[str]:
         .replace("{{PUBLISHABLE_KEY}}", html.escape(demo["publishable_key"]))
         .replace("{{NEXT_BASKET}}", str((basket + 1) % len(DEMO_ORDERS)))
     )
-    return Response(page, media_type="text/html; charset=utf-8")
+    response = Response(page, media_type="text/html; charset=utf-8")
+    response.set_cookie(SHOPPER_COOKIE, shopper, max_age=365 * 86_400, httponly=True, samesite="lax")
+    return response
 
 
 route_handlers = [home, thank_you]

@@ -9,7 +9,7 @@ import msgspec
 from exchange.core.errors import ForbiddenError, GoneError, InvalidInputError
 from exchange.core.keys import b64url, hmac_hex, keys_equal, unb64url
 
-LinkKind = Literal["c", "a", "d"]  # click, accept, dismiss
+LinkKind = Literal["c", "a", "d", "v"]  # click, accept, dismiss, viewable impression
 
 
 class LinkClaims(msgspec.Struct, array_like=True):

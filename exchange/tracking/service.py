@@ -15,12 +15,12 @@ from exchange.core.db import new_id
 from exchange.core.errors import AuthenticationError, InvalidInputError, NotFoundError, UnprocessableError
 from exchange.core.keys import hmac_hex, keys_equal
 from exchange.ledger.service import post_billable
-from exchange.models import Click, Conversion, Dismissal, Offer
+from exchange.models import Click, Conversion, Decision, Dismissal, Offer, ViewableImpression
 from exchange.runtime import Runtime
 from exchange.tracking.links import LinkKind, verify_link
 from partners.models import Campaign, Partner, Product
 from partners.schemas import ConversionIn, ConversionOut
-from publishers.models import Store
+from publishers.models import Order, Store
 
 # Link previewers and crawlers follow every link they see; none of them is a shopper.
 # Issue 7 makes this list pluggable and adds data-centre ranges and click floods.
@@ -73,6 +73,30 @@ async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: Link
     if first:
         runtime.learner.feedback.engaged(offer.context, offer.product_id)
     return with_click_id(product.link, click.id)
+
+
+async def viewed(runtime: Runtime, session: AsyncSession, token: str) -> bool:
+    """A viewable impression (at least half the offer on screen for a second), counted once per
+    offer and only when the order was verified by the store's server; True when it counted."""
+    offer_id = verify_link(runtime.settings.secret, token, "v", int(time.time()))
+    stmt = (
+        select(Offer.store_id, Order.verified)
+        .join(Decision, Decision.id == Offer.decision_id)
+        .join(Order, Order.id == Decision.order_id)
+        .where(Offer.id == offer_id)
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise NotFoundError("this offer no longer exists", fix="nothing to do")
+    if not row.verified or await session.get(ViewableImpression, offer_id) is not None:
+        return False
+    session.add(ViewableImpression(offer_id=offer_id, store_id=row.store_id))
+    try:
+        await session.commit()
+    except IntegrityError:  # the same beacon raced us
+        await session.rollback()
+        return False
+    return True
 
 
 async def dismiss(runtime: Runtime, session: AsyncSession, token: str) -> None:

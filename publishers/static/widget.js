@@ -90,6 +90,32 @@
     return t;
   }
 
+  // POST with no body: a simple request, so no CORS preflight; it survives the page closing.
+  function beacon(url) {
+    url = httpUrl(url);
+    if (!url) return;
+    try { if (navigator.sendBeacon && navigator.sendBeacon(url)) return; } catch (e) { quiet(e); }
+    try {
+      fetch(url, { method: "POST", mode: "no-cors", credentials: "omit", keepalive: true }).catch(quiet);
+    } catch (e) { quiet(e); }
+  }
+
+  // A viewable impression (IAB): at least half of the offer on screen, in a visible tab, for 1 s.
+  function watchViewable(node, url) {
+    if (!url || typeof IntersectionObserver !== "function") return;
+    var timer = null;
+    var io = new IntersectionObserver(function (entries) {
+      var visible = entries[entries.length - 1].intersectionRatio >= 0.5 && !d.hidden;
+      if (visible && !timer) {
+        timer = setTimeout(function () { io.disconnect(); beacon(url); }, 1000);
+      } else if (!visible && timer) {
+        clearTimeout(timer);
+        timer = null;
+      }
+    }, { threshold: [0, 0.5, 1] });
+    io.observe(node);
+  }
+
   function card(offer, decisionId, host, grid) {
     var title = String(offer.title || ""), href = httpUrl(offer.click_url);
     if (!title || !href) return null;
@@ -123,6 +149,7 @@
       try {
         var next = art.nextElementSibling || art.previousElementSibling;
         art.remove();
+        beacon(offer.dismiss_url); // never shown to this shopper again
         var detail = { decision_id: decisionId, offer_id: offer.offer_id };
         host.dispatchEvent(new CustomEvent("encore:dismiss", { detail: detail }));
         if (!grid.children.length) host.style.display = "none";
@@ -148,9 +175,13 @@
     box.setAttribute("aria-label", "Partner offers");
     hd.appendChild(el("h2", null, "You might also like"));
     hd.appendChild(el("span", "tag", "Partner offer"));
+    var shown = [];
     offers.forEach(function (offer) {
       var c = offer && card(offer, data.decision_id, host, grid);
-      if (c) grid.appendChild(c);
+      if (c) {
+        grid.appendChild(c);
+        shown.push([c, offer.impression_url]);
+      }
     });
     if (!grid.children.length) return;
     applyTheme(box, data.theme && typeof data.theme === "object" ? data.theme : {});
@@ -162,6 +193,7 @@
     // White text on a light store accent would fail contrast: switch the button text to near-black.
     var bg = getComputedStyle(grid.querySelector("a")).backgroundColor;
     if ((1.05) / (luminance(bg) + 0.05) < 4.5) box.style.setProperty("--on", "#111827");
+    shown.forEach(function (pair) { watchViewable(pair[0], pair[1]); });
   }
 
   function start() {

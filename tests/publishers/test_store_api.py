@@ -80,3 +80,29 @@ async def test_operator_endpoints_refuse_bad_input_and_wrong_keys(api: Api) -> N
     assert (await api.client.post("/v1/partners", json={"name": ""}, headers=api.operator)).status_code == 400
     assert (await api.client.post("/v1/partners", json={"name": "x"}, headers=bearer("adm_wrong"))).status_code == 401
     assert (await api.client.post("/v1/partners", json={"name": "x"})).status_code == 401
+
+
+async def test_viewable_impressions_count_once_and_only_for_orders_the_store_reported(api: Api) -> None:
+    partner = await api.partner("Trailwind")
+    await api.upload(partner, jsonl(running_brand()))
+    await api.campaign(partner)
+    store = await api.store()
+    order = order_body("v1", "Men's Road Running Shoe")
+    call = {"key": store["publishable_key"], "order": order}
+    seen = await api.client.post("/v1/widget/offers", json=call, headers={"Origin": "https://shop.example"})
+    offer = seen.json()["offers"][0]
+    beacon = offer["impression_url"].removeprefix(api.settings.public_url)
+
+    async def viewed() -> str | None:
+        r = await api.client.get(f"/v1/decisions/{seen.json()['decision_id']}", headers=bearer(store["secret_key"]))
+        return r.json()["offers"][0]["viewable_impression_at"]
+
+    assert (await api.client.post(beacon)).status_code == 204
+    assert await viewed() is None  # only a browser has vouched for this order so far
+    assert (await api.order(store, order)).json()["offers"] == seen.json()["offers"]  # the server reports it
+    assert (await api.client.post(beacon)).status_code == 204
+    first = await viewed()
+    assert first is not None
+    assert (await api.client.post(beacon)).status_code == 204  # a repeat changes nothing
+    assert await viewed() == first
+    assert (await api.client.post(beacon[:-3] + "abc")).status_code == 403
