@@ -69,6 +69,11 @@ def demo(settings: Settings, products: int, brands: int) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
+    if args.bench == "widget":
+        from bench import widget as widget_bench
+
+        widget_bench.main(args.loads)
+        return
     if args.bench == "decide":
         from bench import decide as decide_bench
 
@@ -108,6 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     decide.add_argument("--redis-url", default="", help="default: in-process counters")
     decide.add_argument("--rates", default="100,250,500,750,1000", help="offered decisions/s, one step each")
     decide.add_argument("--seconds", type=float, default=20.0, help="length of each rate step")
+    widget = bench_sub.add_parser("widget", help="the widget in headless Chromium: size, time to first offer")
+    widget.add_argument("--loads", type=int, default=30, help="thank-you page loads to time")
     evaluate = sub.add_parser("eval", help="match quality on real data; results go to bench/results/")
     eval_sub = evaluate.add_subparsers(dest="eval", required=True)
     baskets = eval_sub.add_parser("baskets", help="offers scored against real Instacart-format baskets")

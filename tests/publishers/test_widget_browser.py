@@ -3,24 +3,16 @@ store's thank-you page, served by a real exchange on loopback: what a shopper an
 
 from __future__ import annotations
 
-import asyncio
-import json
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
-from exchange.app import create_app
-from exchange.demo.setup import build_demo
-from exchange.runtime import open_runtime
-from exchange.settings import Settings
+from bench.live import LiveDemo, live_demo
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (a dev dependency)")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -31,60 +23,14 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "scree
 STORE_PARTS = ("header.site", ".hero", "section[aria-labelledby=summary-title]")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Exchange:
-    def __init__(self, url: str, settings: Settings, demo: dict[str, Any]) -> None:
-        self.url, self.settings, self.demo = url, settings, demo
-        self.store = {"Authorization": f"Bearer {demo['store_secret_key']}"}
-        self.operator = {"Authorization": f"Bearer {settings.admin_key}"}
-
-    def get(self, path: str, headers: dict[str, str]) -> Any:
-        r = httpx.get(self.url + path, headers=headers, timeout=30)
-        assert r.status_code == 200, r.text
-        return r.json()
+@pytest.fixture(scope="module")
+def exchange(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
+    with live_demo(tmp_path_factory.mktemp("encore")) as demo:
+        yield demo
 
 
 @pytest.fixture(scope="module")
-def exchange(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exchange]:
-    """The demo network (small), served by uvicorn in a thread, as `./run demo` serves it."""
-    import uvicorn
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = Settings(data_dir=tmp_path_factory.mktemp("encore"), admin_key="adm", secret="s" * 40, public_url=url)
-
-    async def build() -> dict[str, Any]:
-        runtime = await open_runtime(settings)
-        try:
-            return await build_demo(runtime, products=600, brands=30)
-        finally:
-            await runtime.close()
-
-    asyncio.run(build())
-    demo = json.loads((settings.data_dir / "demo.json").read_text())
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    yield Exchange(url, settings, demo)
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(exchange: Exchange) -> Iterator[Any]:
+def browser(exchange: LiveDemo) -> Iterator[Any]:
     # Playwright's sync API runs an event loop on this thread: the exchange must be built before it.
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -106,7 +52,7 @@ def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def _open(page: Any, exchange: Exchange, basket: int = 0) -> dict[str, Any]:
+def _open(page: Any, exchange: LiveDemo, basket: int = 0) -> dict[str, Any]:
     """Load the thank-you page; the widget's decision as it received it."""
     with page.expect_response(lambda r: r.url.endswith("/v1/widget/offers")) as answer:
         page.goto(f"{exchange.url}/demo/thank-you?basket={basket}")
@@ -125,7 +71,7 @@ def _layout(page: Any) -> dict[str, Any]:
     )
 
 
-def test_offers_render_and_the_store_page_keeps_its_layout(page: Any, exchange: Exchange) -> None:
+def test_offers_render_and_the_store_page_keeps_its_layout(page: Any, exchange: LiveDemo) -> None:
     page.route("**/widget.js", lambda route: route.abort())
     page.goto(f"{exchange.url}/demo/thank-you?basket=0")
     without = _layout(page)
@@ -145,7 +91,7 @@ def test_offers_render_and_the_store_page_keeps_its_layout(page: Any, exchange: 
     assert page.console_errors == []
 
 
-def test_a_viewable_impression_is_counted_once_for_a_verified_order(page: Any, exchange: Exchange) -> None:
+def test_a_viewable_impression_is_counted_once_for_a_verified_order(page: Any, exchange: LiveDemo) -> None:
     with page.expect_response(lambda r: "/v/" in r.url) as beacon:
         decision = _open(page, exchange, basket=1)
         page.locator("#encore-offers article").first.scroll_into_view_if_needed()
@@ -157,7 +103,7 @@ def test_a_viewable_impression_is_counted_once_for_a_verified_order(page: Any, e
     assert viewed and viewed[0]["offer_id"] == decision["offers"][0]["offer_id"]
 
 
-def test_a_click_goes_through_the_signed_redirect(page: Any, exchange: Exchange) -> None:
+def test_a_click_goes_through_the_signed_redirect(page: Any, exchange: LiveDemo) -> None:
     decision = _open(page, exchange, basket=2)
     offer = decision["offers"][0]
     before = _clicks(exchange)
@@ -173,13 +119,13 @@ def test_a_click_goes_through_the_signed_redirect(page: Any, exchange: Exchange)
     assert _clicks(exchange) == before + 1, offer
 
 
-def _clicks(exchange: Exchange) -> int:
+def _clicks(exchange: LiveDemo) -> int:
     today = time.strftime("%Y-%m-%d", time.gmtime())
     report = exchange.get(f"/v1/reports/payouts?start={today}&end={today}", exchange.operator)
     return sum(row["clicks"] for row in report["rows"])
 
 
-def test_a_dismissed_offer_disappears_and_is_not_shown_again(page: Any, exchange: Exchange) -> None:
+def test_a_dismissed_offer_disappears_and_is_not_shown_again(page: Any, exchange: LiveDemo) -> None:
     decision = _open(page, exchange, basket=3)
     title = decision["offers"][0]["title"]
     card = page.locator("#encore-offers article").filter(has_text=title)
