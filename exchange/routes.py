@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.core.errors import InvalidInputError
+from exchange.core.errors import InvalidInputError, NotFoundError
 from exchange.decisions.schemas import DecisionOut
 from exchange.decisions.service import decide, decision_record
 from exchange.ledger.service import trial_balance
@@ -22,6 +22,7 @@ from exchange.runtime import Runtime
 from exchange.tracking import service as tracking
 from partners.models import Partner
 from partners.schemas import ConversionOut
+from publishers import shopify
 from publishers.models import Store
 from publishers.schemas import OrderIn, WidgetRequest
 from publishers.service import store_for_publishable_key
@@ -73,6 +74,27 @@ async def dismiss(token: str, db: AsyncSession, runtime: Runtime) -> Response[No
     """Sent by the widget (navigator.sendBeacon) when the shopper closes an offer."""
     await tracking.dismiss(runtime, db, token)
     return Response(None, status_code=204, headers={"Access-Control-Allow-Origin": "*"})
+
+
+@post(
+    "/v1/shopify/{store_id:str}/orders-create",
+    summary="Shopify orders/create webhook",
+    tags=["integrations"],
+    status_code=200,
+)
+async def shopify_order(
+    store_id: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime
+) -> dict[str, object]:
+    """Subscribe this URL to the orders/create topic. Verified with X-Shopify-Hmac-Sha256; the
+    order's offers are decided at once, so the thank-you page finds them ready. Retries (same body)
+    get the same answer."""
+    body = await request.body()
+    store = await db.get(Store, store_id)
+    if store is None:
+        raise NotFoundError(f"no store {store_id!r}", fix="use the store id in the webhook URL")
+    shopify.verify(store.shopify_webhook_secret, request.headers.get("x-shopify-hmac-sha256"), body)
+    out = await decide(runtime, db, store, shopify.to_order(body, runtime.settings.secret), verified=True)
+    return {"order_id": out.order_id, "decision_id": out.decision_id, "offers": len(out.offers)}
 
 
 @post("/v/{token:str}", summary="Viewable impression (widget beacon)", tags=["shopper"], status_code=204)
@@ -158,6 +180,7 @@ route_handlers = [
     accept,
     dismiss,
     viewable,
+    shopify_order,
     explain_decision,
     order_history,
     conversion,

@@ -27,6 +27,8 @@ class Store(Base):
     # see publishers.schemas.StoreControls.
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     controls: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Signs Shopify's orders/create webhooks (the Shopify app's secret); write-only through the API.
+    shopify_webhook_secret: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

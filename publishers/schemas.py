@@ -49,6 +49,7 @@ class StoreUpdate(msgspec.Struct, forbid_unknown_fields=True):
     theme: dict[str, Any] | None = None
     categories: Annotated[list[Term], Meta(max_length=50)] | None = None
     controls: StoreControls | None = None
+    shopify_webhook_secret: Annotated[str, Meta(max_length=200, description="write-only")] | None = None
 
 
 class StoreOut(msgspec.Struct):
@@ -61,6 +62,7 @@ class StoreOut(msgspec.Struct):
     theme: dict[str, Any]
     categories: list[str]
     controls: StoreControls
+    shopify_webhook: bool = False  # a Shopify webhook secret is set
 
 
 class StoreCreated(msgspec.Struct):

@@ -73,6 +73,7 @@ def store_out(store: Store) -> StoreOut:
         dict(store.theme or {}),
         list(store.categories or []),
         controls_of(store),
+        bool(store.shopify_webhook_secret),
     )
 
 
@@ -92,6 +93,8 @@ async def update_store(session: AsyncSession, store: Store, body: StoreUpdate) -
         store.categories = body.categories
     if body.controls is not None:
         store.controls = msgspec.to_builtins(body.controls)
+    if body.shopify_webhook_secret is not None:
+        store.shopify_webhook_secret = body.shopify_webhook_secret
     await session.commit()
     return store_out(store)
 
