@@ -2,7 +2,9 @@
 
 Loads the demo store's thank-you page `--loads` times and writes bench/results/widget.json with
 gzip_bytes (widget.js, gzip -9), first_offer_ms (median; widget.js loaded and starting to run, to
-the first offer painted), first_offer_p90_ms, console_errors (over every load) and loads.
+the first offer painted), first_offer_p90_ms, accept_ms (median; the shopper's one click on "Add to
+my order" to the partner's confirmation shown, through the demo brand's order endpoint on loopback),
+console_errors (over every load) and loads.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def main(loads: int) -> None:
         raise SystemExit("needs Debian's chromium: apt-get install chromium")
     gzip_bytes = len(gzip.compress(WIDGET.read_bytes(), compresslevel=9))
     times: list[float] = []
+    accepts: list[float] = []
     errors: list[str] = []
     with tempfile.TemporaryDirectory() as tmp, live_demo(Path(tmp)) as demo, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -59,6 +62,12 @@ def main(loads: int) -> None:
             page.goto(f"{demo.url}/demo/thank-you?basket={n}")
             page.wait_for_function("window.__encorePainted !== undefined", timeout=10_000)
             times.append(float(page.evaluate(f"window.__encorePainted - {SCRIPT_LOADED}")))
+            buy = page.locator("#encore-offers button.buy").first
+            if buy.count():
+                page.evaluate("window.__encoreClicked = performance.now()")
+                buy.click()
+                page.locator("#encore-offers .ok").wait_for(timeout=10_000)
+                accepts.append(float(page.evaluate("performance.now() - window.__encoreClicked")))
             if (n + 1) % 10 == 0:
                 print(f"  {n + 1}/{loads} loads, median so far {statistics.median(times):.1f} ms", flush=True)
         browser.close()
@@ -67,6 +76,8 @@ def main(loads: int) -> None:
         "gzip_bytes": gzip_bytes,
         "first_offer_ms": round(statistics.median(times), 1),
         "first_offer_p90_ms": round(times[int(0.9 * (len(times) - 1))], 1),
+        "accept_ms": round(statistics.median(accepts), 1) if accepts else None,
+        "accepts": len(accepts),
         "console_errors": len(errors),
         "loads": loads,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.core.db import Base, UTCDateTime, utcnow
@@ -132,3 +132,24 @@ class PurchaseHistory(Base):
     order_ref: Mapped[str] = mapped_column(String(100))
     product_ids: Mapped[list[int]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PartnerOrder(Base):
+    """A one-click accept: the order Encore sent the partner for the shopper, at most one per offer.
+    `request` is the exact body sent, so a retry sends the same bytes under the same Idempotency-Key."""
+
+    __tablename__ = "partner_orders"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # also the Idempotency-Key
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), unique=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    status: Mapped[str] = mapped_column(String(10))  # sending | confirmed | declined | failed
+    request: Mapped[str] = mapped_column(Text)
+    partner_order_ref: Mapped[str] = mapped_column(String(100), default="")  # the partner's own order id
+    detail: Mapped[str] = mapped_column(String(300), default="")  # why the partner declined, or what failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    billed: Mapped[bool] = mapped_column(Boolean, default=False)
+    not_billed_reason: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -22,8 +22,16 @@ def _problem(status: int, title: str, detail: str, fix: str = "", **extra: Any) 
     return Response(body, status_code=status, media_type=PROBLEM)
 
 
-def encore_error(_: Request[Any, Any, Any], exc: EncoreError) -> Response[dict[str, Any]]:
-    return _problem(exc.status, exc.title, exc.detail, exc.fix, **exc.extra)
+# The widget reads these answers from the store's page: any origin may, since the signed token in the
+# path is the credential and no cookie is sent.
+SHOPPER_PATHS = ("/a/", "/c/", "/d/", "/v/", "/v1/shopify/")
+
+
+def encore_error(request: Request[Any, Any, Any], exc: EncoreError) -> Response[dict[str, Any]]:
+    response = _problem(exc.status, exc.title, exc.detail, exc.fix, **exc.extra)
+    if request.url.path.startswith(SHOPPER_PATHS):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:

@@ -12,13 +12,14 @@ from litestar.params import Parameter
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.core.errors import InvalidInputError, NotFoundError
+from exchange.core.errors import ForbiddenError, InvalidInputError, NotFoundError
 from exchange.decisions.schemas import DecisionOut
-from exchange.decisions.service import decide, decision_record
+from exchange.decisions.service import decide, decision_record, recorded_decision
 from exchange.ledger.service import trial_balance
 from exchange.matching.history import HistoryReport, import_history
 from exchange.reports import PayoutReport, payout_csv, payout_report
 from exchange.runtime import Runtime
+from exchange.tracking import accept as one_click
 from exchange.tracking import service as tracking
 from partners.models import Partner
 from partners.schemas import ConversionOut
@@ -69,6 +70,20 @@ async def accept(token: str, request: Request[Any, Any, Any], db: AsyncSession, 
     return Redirect(target + "&encore_accept=1", status_code=302)
 
 
+@post("/a/{token:str}", summary="One-click accept: place the partner order", tags=["shopper"], status_code=200)
+async def accept_order(
+    token: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime
+) -> Response[one_click.AcceptOut]:
+    """Sent by the widget when the shopper confirms a one-click offer (`one_click: true`). Places one
+    signed order with the partner, however often it is sent, and bills it. 200: confirmed; 202: another
+    request is placing it, send again in a second; 422: the partner declined; 502: the partner's
+    system did not answer, nothing was charged, send again later."""
+    out = await one_click.accept(runtime, db, token, request.headers.get("user-agent", ""))
+    return Response(
+        out, status_code=200 if out.status == "confirmed" else 202, headers={"Access-Control-Allow-Origin": "*"}
+    )
+
+
 @post("/d/{token:str}", summary="Dismiss: the shopper closed the offer", tags=["shopper"], status_code=204)
 async def dismiss(token: str, db: AsyncSession, runtime: Runtime) -> Response[None]:
     """Sent by the widget (navigator.sendBeacon) when the shopper closes an offer."""
@@ -93,8 +108,47 @@ async def shopify_order(
     if store is None:
         raise NotFoundError(f"no store {store_id!r}", fix="use the store id in the webhook URL")
     shopify.verify(store.shopify_webhook_secret, request.headers.get("x-shopify-hmac-sha256"), body)
+    shop = request.headers.get("x-shopify-shop-domain", "").lower()
+    if store.shopify_shop and shop != store.shopify_shop:
+        raise ForbiddenError(
+            f"this webhook is from {shop!r}, not {store.shopify_shop!r}",
+            fix="subscribe the webhook from the store's own shop, or correct shopify_shop (PATCH /v1/store)",
+        )
     out = await decide(runtime, db, store, shopify.to_order(body, runtime.settings.secret), verified=True)
     return {"order_id": out.order_id, "decision_id": out.decision_id, "offers": len(out.offers)}
+
+
+@post(
+    "/v1/shopify/{store_id:str}/offers",
+    summary="The Shopify thank-you extension's call",
+    tags=["integrations"],
+    status_code=200,
+)
+async def shopify_offers(
+    store_id: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime
+) -> Response[DecisionOut]:
+    """Body (text/plain, so no CORS preflight): `{"session_token": "<api.sessionToken.get()>",
+    "order_id": "<orderConfirmation order.id>"}`. Answers the offers decided when the orders/create
+    webhook arrived; 404 until it has (retry in a second). A logged-in customer's token must match
+    the order's customer."""
+    try:
+        call = msgspec.json.decode(await request.body(), type=shopify.ExtensionRequest)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise InvalidInputError(
+            f"invalid extension request: {exc}", fix='send {"session_token": "...", "order_id": "gid://..."}'
+        ) from exc
+    store = await db.get(Store, store_id)
+    if store is None:
+        raise NotFoundError(f"no store {store_id!r}", fix="set the extension's store_id setting to your store id")
+    claims = shopify.session_claims(store.shopify_webhook_secret, call.session_token, store.shopify_shop, time.time())
+    found = await recorded_decision(db, store.id, shopify.order_ref(call.order_id))
+    customer = shopify.customer_key(runtime.settings.secret, claims.get("sub"))
+    if found is None or (customer and found[0].payload.get("shopper_key") not in ("", customer)):
+        raise NotFoundError(
+            "no offers for this order yet: the orders/create webhook has not arrived",
+            fix="retry in a second; check the webhook is subscribed if this persists",
+        )
+    return Response(found[1], headers={"Access-Control-Allow-Origin": "*"})
 
 
 @post("/v/{token:str}", summary="Viewable impression (widget beacon)", tags=["shopper"], status_code=204)
@@ -178,9 +232,11 @@ route_handlers = [
     widget_offers,
     click,
     accept,
+    accept_order,
     dismiss,
     viewable,
     shopify_order,
+    shopify_offers,
     explain_decision,
     order_history,
     conversion,

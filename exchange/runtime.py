@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -42,6 +43,8 @@ class Runtime:
     catalog: CatalogTable = field(default_factory=CatalogTable)
     learner: Learner = field(default_factory=Learner)
     jobs: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Calls partners' systems (one-click orders); one pool of connections for the process.
+    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(follow_redirects=False))
 
     @property
     def index(self) -> VectorIndex:
@@ -76,6 +79,7 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self.jobs, return_exceptions=True)
         await self.writer.close()
+        await self.http.aclose()
         await self.counters.close()
         await self.engine.dispose()
 

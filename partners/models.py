@@ -18,6 +18,8 @@ class Partner(Base):
     name: Mapped[str] = mapped_column(String(200))
     # Signs conversion postbacks both ways; kept in the clear because HMAC needs the secret itself.
     signing_secret: Mapped[str] = mapped_column(String(100))
+    # Where one-click accepts are sent as signed orders; empty: offers link to the product page only.
+    order_url: Mapped[str] = mapped_column(String(2000), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -68,6 +70,7 @@ class Campaign(Base):
     total_budget_minor: Mapped[int] = mapped_column(BigInteger)
     targeting: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # see partners.schemas.Targeting
     frequency_cap: Mapped[int] = mapped_column(Integer, default=0)  # offers per shopper per day; 0: no cap
+    ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)  # a time-limited offer
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

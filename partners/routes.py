@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 import msgspec
-from litestar import Request, delete, get, post
+from litestar import Request, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.response import File
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,9 +22,13 @@ from partners.models import Campaign, CatalogJob, Partner
 from partners.schemas import (
     CampaignCreate,
     CampaignOut,
+    CampaignUpdate,
     JobOut,
     PartnerCreate,
     PartnerCreated,
+    PartnerOrderOut,
+    PartnerOut,
+    PartnerUpdate,
     Targeting,
     UploadReport,
 )
@@ -41,6 +45,25 @@ FormatParam = Parameter(query="format", default=None, description="jsonl, tsv or
 @post("/v1/partners", summary="Create a partner (operator)", tags=["operator"])
 async def create_partner(data: PartnerCreate, db: AsyncSession, operator: None) -> PartnerCreated:
     return await service.create_partner(db, data.name)
+
+
+@get("/v1/partner", summary="Your partner account's settings", tags=["partner"])
+async def get_partner(partner: Partner) -> PartnerOut:
+    return service.partner_out(partner)
+
+
+@patch("/v1/partner", summary="Change your partner account's settings", tags=["partner"])
+async def update_partner(data: PartnerUpdate, db: AsyncSession, partner: Partner) -> PartnerOut:
+    """`order_url`: where Encore posts one-click orders (see docs/api.md, "One-click orders"). Once set,
+    offers on orders whose store passed the shopper's consented details can be bought in one click."""
+    return await service.update_partner(db, partner, data)
+
+
+@get("/v1/partner/orders", summary="One-click orders sent to you, newest first", tags=["partner"])
+async def partner_orders(
+    db: AsyncSession, partner: Partner, limit: int = Parameter(query="limit", default=100, ge=1, le=1000)
+) -> list[PartnerOrderOut]:
+    return await service.list_partner_orders(db, partner.id, limit)
 
 
 async def _store_upload(
@@ -230,6 +253,7 @@ async def _campaign_out(campaign: Campaign, spend: SpendReader) -> CampaignOut:
         campaign.active,
         msgspec.convert(campaign.targeting or {}, Targeting),
         campaign.frequency_cap,
+        campaign.ends_at,
     )
 
 
@@ -250,8 +274,18 @@ async def get_campaign(campaign_id: str, db: AsyncSession, partner: Partner, cou
     return await _campaign_out(await service.get_campaign(db, partner.id, campaign_id), counters)
 
 
+@patch("/v1/campaigns/{campaign_id:str}", summary="Pause, resume or set the end of a campaign", tags=["partner"])
+async def update_campaign(
+    campaign_id: str, data: CampaignUpdate, db: AsyncSession, partner: Partner, counters: SpendReader
+) -> CampaignOut:
+    return await _campaign_out(await service.update_campaign(db, partner.id, campaign_id, data), counters)
+
+
 route_handlers = [
     create_partner,
+    get_partner,
+    update_partner,
+    partner_orders,
     upload_catalog,
     start_job,
     get_job,
@@ -260,4 +294,5 @@ route_handlers = [
     create_campaign,
     list_campaigns,
     get_campaign,
+    update_campaign,
 ]

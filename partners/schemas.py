@@ -44,6 +44,16 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     total_budget_minor: Minor
     targeting: Targeting = msgspec.field(default_factory=lambda: Targeting())
     frequency_cap: Annotated[int, Meta(ge=0, le=1000, description="offers per shopper per day; 0: no cap")] = 0
+    ends_at: Annotated[
+        dt.datetime | None, Meta(description="a time-limited offer: shown with a countdown, not served after")
+    ] = None
+
+
+class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; `"ends_at": null` removes the end."""
+
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+    ends_at: dt.datetime | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class CampaignOut(msgspec.Struct):
@@ -59,6 +69,7 @@ class CampaignOut(msgspec.Struct):
     active: bool
     targeting: Targeting
     frequency_cap: int
+    ends_at: dt.datetime | None = None
 
 
 class JobOut(msgspec.Struct):
@@ -96,6 +107,42 @@ class UploadReport(msgspec.Struct):
     rejected: list[RowError]
     index_version: int
     searchable_products: int
+
+
+OrderUrl = Annotated[
+    str,
+    Meta(
+        max_length=2000,
+        pattern=r"^(https://|http://(127\.0\.0\.1|localhost)[:/])",
+        description="https URL where Encore posts one-click orders; empty: none",
+    ),
+]
+
+
+class PartnerUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change."""
+
+    order_url: OrderUrl | None = None
+
+
+class PartnerOut(msgspec.Struct):
+    id: str
+    name: str
+    order_url: str  # where one-click accepts are sent; empty: offers only link to the product page
+
+
+class PartnerOrderOut(msgspec.Struct):
+    """A one-click order Encore sent this partner, and what came of it."""
+
+    id: str  # the Idempotency-Key it was sent with
+    offer_id: str
+    status: str  # sending | confirmed | declined | failed
+    partner_order_ref: str
+    detail: str
+    attempts: int
+    billed: bool
+    not_billed_reason: str
+    created_at: dt.datetime
 
 
 class ConversionIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -9,12 +10,13 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.core.db import new_id
+from exchange.core.db import new_id, utcnow
 from exchange.core.errors import InvalidInputError, NotFoundError
 from exchange.core.keys import hash_key, new_key
 from exchange.core.validation import currency_field
+from exchange.models import PartnerOrder
 from partners.models import Campaign, CatalogJob, Partner, PartnerKey
-from partners.schemas import CampaignCreate, PartnerCreated
+from partners.schemas import CampaignCreate, CampaignUpdate, PartnerCreated, PartnerOrderOut, PartnerOut, PartnerUpdate
 
 
 @runtime_checkable
@@ -94,6 +96,7 @@ async def create_campaign(session: AsyncSession, partner_id: str, body: Campaign
             fix="raise the daily budget or lower the bid",
             field="max_bid_minor",
         )
+    _check_end(body.ends_at)
     campaign = Campaign(
         id=new_id("cmp"),
         partner_id=partner_id,
@@ -105,9 +108,31 @@ async def create_campaign(session: AsyncSession, partner_id: str, body: Campaign
         total_budget_minor=body.total_budget_minor,
         targeting=msgspec.to_builtins(body.targeting),
         frequency_cap=body.frequency_cap,
+        ends_at=body.ends_at,
         active=True,
     )
     session.add(campaign)
+    await session.commit()
+    return campaign
+
+
+def _check_end(ends_at: dt.datetime | None) -> None:
+    if ends_at is not None and (ends_at.tzinfo is None or ends_at <= utcnow()):
+        raise InvalidInputError(
+            "ends_at must be a future time with a UTC offset",
+            fix='send e.g. "2026-12-01T23:59:00Z", or leave ends_at out for an offer without an end',
+            field="ends_at",
+        )
+
+
+async def update_campaign(session: AsyncSession, partner_id: str, campaign_id: str, body: CampaignUpdate) -> Campaign:
+    """Pause, resume or set the end of a campaign; the next decision sees the change."""
+    campaign = await get_campaign(session, partner_id, campaign_id)
+    if body.ends_at is not msgspec.UNSET:
+        _check_end(body.ends_at)
+        campaign.ends_at = body.ends_at
+    if body.active is not msgspec.UNSET:
+        campaign.active = body.active
     await session.commit()
     return campaign
 
@@ -123,3 +148,37 @@ async def get_campaign(session: AsyncSession, partner_id: str, campaign_id: str)
     if campaign is None or campaign.partner_id != partner_id:
         raise NotFoundError(f"no campaign {campaign_id!r} for this partner", fix="list yours with GET /v1/campaigns")
     return campaign
+
+
+async def update_partner(session: AsyncSession, partner: Partner, body: PartnerUpdate) -> PartnerOut:
+    if body.order_url is not None:
+        partner.order_url = body.order_url
+    await session.commit()
+    return partner_out(partner)
+
+
+def partner_out(partner: Partner) -> PartnerOut:
+    return PartnerOut(partner.id, partner.name, partner.order_url)
+
+
+async def list_partner_orders(session: AsyncSession, partner_id: str, limit: int) -> list[PartnerOrderOut]:
+    stmt = (
+        select(PartnerOrder)
+        .where(PartnerOrder.partner_id == partner_id)
+        .order_by(PartnerOrder.created_at.desc(), PartnerOrder.id)
+        .limit(limit)
+    )
+    return [
+        PartnerOrderOut(
+            o.id,
+            o.offer_id,
+            o.status,
+            o.partner_order_ref,
+            o.detail,
+            o.attempts,
+            o.billed,
+            o.not_billed_reason,
+            o.created_at,
+        )
+        for o in (await session.execute(stmt)).scalars()
+    ]

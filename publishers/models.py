@@ -29,6 +29,8 @@ class Store(Base):
     controls: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Signs Shopify's orders/create webhooks (the Shopify app's secret); write-only through the API.
     shopify_webhook_secret: Mapped[str] = mapped_column(String(200), default="")
+    # The shop's myshopify.com domain: webhooks and extension session tokens must come from it.
+    shopify_shop: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -52,4 +54,7 @@ class Order(Base):
     # Reported with the store's secret key (or a verified webhook), not only by a browser holding the
     # public key: impressions count only against verified orders.
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The details the shopper agreed to share with a partner (publishers.schemas.ShopperDetails), from
+    # the store's server only: what a one-click accept sends. Never part of the page.
+    shopper: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

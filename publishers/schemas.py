@@ -50,6 +50,7 @@ class StoreUpdate(msgspec.Struct, forbid_unknown_fields=True):
     categories: Annotated[list[Term], Meta(max_length=50)] | None = None
     controls: StoreControls | None = None
     shopify_webhook_secret: Annotated[str, Meta(max_length=200, description="write-only")] | None = None
+    shopify_shop: Annotated[str, Meta(pattern=r"^([a-z0-9][a-z0-9-]*\.myshopify\.com)?$")] | None = None
 
 
 class StoreOut(msgspec.Struct):
@@ -63,6 +64,7 @@ class StoreOut(msgspec.Struct):
     categories: list[str]
     controls: StoreControls
     shopify_webhook: bool = False  # a Shopify webhook secret is set
+    shopify_shop: str = ""
 
 
 class StoreCreated(msgspec.Struct):
@@ -88,6 +90,38 @@ class LineItem(msgspec.Struct, forbid_unknown_fields=True):
     category: Annotated[str, Meta(max_length=300, description="the store's category path (product_type)")] = ""
 
 
+Line = Annotated[str, Meta(max_length=200)]
+
+
+class Address(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    line1: Annotated[str, Meta(min_length=1, max_length=200)]
+    city: Annotated[str, Meta(min_length=1, max_length=100)]
+    postal_code: Annotated[str, Meta(max_length=20)]
+    country: Annotated[str, Meta(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")]
+    line2: Line = ""
+    region: Annotated[str, Meta(max_length=100, description="state, province or county")] = ""
+
+
+class PaymentToken(msgspec.Struct, forbid_unknown_fields=True):
+    """A reference to a payment method the store's payment provider keeps (Stripe pm_..., Adyen
+    storedPaymentMethodId, Braintree nonce): never a card number."""
+
+    provider: Annotated[str, Meta(min_length=1, max_length=40, description="e.g. stripe, adyen, braintree")]
+    reference: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class ShopperDetails(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What the shopper agreed to share with a partner for one-click offers; sent only from the
+    store's server (secret key), never from the page."""
+
+    consent: Annotated[bool, Meta(description="true: the shopper agreed to share these details with partners")]
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    email: Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)]
+    shipping_address: Address
+    phone: Annotated[str, Meta(max_length=40)] = ""
+    payment_token: PaymentToken | None = None
+
+
 class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
     order_id: Annotated[str, Meta(min_length=1, max_length=100)]
     currency: Annotated[str, Meta(pattern="^[A-Za-z]{3}$", description="ISO 4217 code")]
@@ -95,6 +129,7 @@ class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
     country: Annotated[str, Meta(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")]
     line_items: Annotated[list[LineItem], Meta(min_length=1, max_length=100)]
     shopper_key: Annotated[str, Meta(max_length=128, description="a keyed hash of the shopper, never raw PII")] = ""
+    shopper: ShopperDetails | None = None  # for one-click accept; server-side reports only
 
 
 class WidgetRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.core.db import new_id
-from exchange.core.errors import AuthenticationError, ForbiddenError
+from exchange.core.errors import AuthenticationError, ForbiddenError, InvalidInputError
 from exchange.core.keys import hash_key, new_key
 from exchange.core.validation import currency_field
 from publishers.models import Store, StoreKey
-from publishers.schemas import OrderIn, StoreControls, StoreCreate, StoreCreated, StoreOut, StoreUpdate
+from publishers.schemas import OrderIn, ShopperDetails, StoreControls, StoreCreate, StoreCreated, StoreOut, StoreUpdate
 
 _encode = msgspec.json.Encoder(order="deterministic").encode
 
@@ -74,6 +75,7 @@ def store_out(store: Store) -> StoreOut:
         list(store.categories or []),
         controls_of(store),
         bool(store.shopify_webhook_secret),
+        store.shopify_shop,
     )
 
 
@@ -95,14 +97,62 @@ async def update_store(session: AsyncSession, store: Store, body: StoreUpdate) -
         store.controls = msgspec.to_builtins(body.controls)
     if body.shopify_webhook_secret is not None:
         store.shopify_webhook_secret = body.shopify_webhook_secret
+    if body.shopify_shop is not None:
+        store.shopify_shop = body.shopify_shop
     await session.commit()
     return store_out(store)
 
 
 def order_digest(order: OrderIn) -> str:
-    """Identifies an order's content: the same order id with other content is a different request."""
-    return hashlib.sha256(_encode(order)).hexdigest()
+    """Identifies an order's content: the same order id with other content is a different request.
+    The shopper's details are not part of it: the page reports the order without them."""
+    return hashlib.sha256(_encode(msgspec.structs.replace(order, shopper=None))).hexdigest()
 
 
-def checked_order(order: OrderIn) -> OrderIn:
+def checked_order(order: OrderIn, *, from_server: bool) -> OrderIn:
+    if order.shopper is not None:
+        _check_shopper(order.shopper, from_server)
     return msgspec.structs.replace(order, currency=currency_field(order.currency), country=order.country.upper())
+
+
+_DIGIT_RUN = re.compile(r"(?:\d[ -]?){13,19}")
+
+
+def _check_shopper(shopper: ShopperDetails, from_server: bool) -> None:
+    if not from_server:
+        raise InvalidInputError(
+            "shopper details can't come from the page: anyone can read and change what the page sends",
+            fix="leave `shopper` out of the widget's order; report it from your server (POST /v1/orders, secret key)",
+        )
+    if not shopper.consent:
+        raise InvalidInputError(
+            "shopper details were sent without the shopper's consent",
+            fix="send `shopper` only when the shopper agreed to share it with partners, with consent: true",
+        )
+    # A phone number (at most 15 digits, E.164) can pass the card check by chance.
+    fields = msgspec.to_builtins(shopper)
+    if len(re.sub(r"\D", "", shopper.phone)) <= 15:
+        fields.pop("phone", None)
+    for text in _texts(fields):
+        if any(_luhn(re.sub(r"\D", "", run)) for run in _DIGIT_RUN.findall(text)):
+            raise InvalidInputError(
+                "the shopper's details contain what looks like a card number; Encore never takes card numbers",
+                fix="send payment_token: the reference your payment provider gives (e.g. Stripe pm_...), or none",
+            )
+
+
+def _texts(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def _luhn(digits: str) -> bool:
+    """The check every payment card number passes (ISO/IEC 7812)."""
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for n, char in enumerate(reversed(digits)):
+        d = int(char) * (2 if n % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0

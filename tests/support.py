@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from httpx import Response
@@ -121,3 +123,63 @@ def order_body(order_id: str, *titles: str, currency: str = "USD", **extra: Any)
         "line_items": items,
         **extra,
     }
+
+
+class PartnerShop:
+    """A partner's real order endpoint on loopback (a thread with an HTTP server): checks Encore's
+    signature, creates one order per Idempotency-Key, and remembers every delivery. `answer` switches
+    it to declining (422) or failing (503); `delay_s` slows it, so concurrent accepts overlap."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[str, str] = {}  # partner id -> signing secret
+        self.deliveries: list[dict[str, Any]] = []
+        self.orders: dict[str, str] = {}  # Idempotency-Key -> the shop's order number
+        self.answer = "ok"
+        self.delay_s = 0.0
+        shop = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                partner_id = self.path.rsplit("/", 1)[-1]
+                fields = dict(p.split("=", 1) for p in self.headers.get("Encore-Signature", "").split(",") if "=" in p)
+                secret = shop.secrets.get(partner_id, "")
+                expected = hmac.new(secret.encode(), fields.get("t", "").encode() + b"." + body, hashlib.sha256)
+                key = self.headers.get("Idempotency-Key", "")
+                signed = bool(secret) and hmac.compare_digest(expected.hexdigest(), fields.get("v1", ""))
+                shop.deliveries.append({"key": key, "signed": signed, "body": json.loads(body), "partner": partner_id})
+                time.sleep(shop.delay_s)
+                if not signed:
+                    self._reply(401, {"detail": "bad signature"})
+                elif shop.answer == "decline":
+                    self._reply(422, {"detail": "out of stock"})
+                elif shop.answer == "fail":
+                    self._reply(503, {"detail": "maintenance"})
+                else:
+                    number = shop.orders.setdefault(key, f"PS-{len(shop.orders) + 1}")
+                    self._reply(201, {"order_id": number})
+
+            def _reply(self, status: int, body: dict[str, str]) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/orders"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def order_url(self, partner: dict[str, Any]) -> str:
+        """The URL this partner (as the API or demo.json gives it) should set as its order_url."""
+        partner_id = partner.get("id") or partner["partner_id"]
+        self.secrets[partner_id] = partner["signing_secret"]
+        return f"{self.url}/{partner_id}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -51,3 +51,10 @@ class ConflictError(EncoreError):
 class GoneError(EncoreError):
     status = 410
     title = "Gone"
+
+
+class UpstreamError(EncoreError):
+    """A partner's system, which Encore called for this request, failed."""
+
+    status = 502
+    title = "Partner unavailable"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -35,6 +36,7 @@ class CampaignInfo(msgspec.Struct, frozen=True, gc=False):
     currency: str
     bid_minor: int
     frequency_cap: int = 0
+    ends_at: dt.datetime | None = None
 
 
 class Candidate(msgspec.Struct, gc=False):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import msgspec
 
 
@@ -29,6 +31,10 @@ class OfferOut(msgspec.Struct, gc=False):
     dismiss_url: str  # POST: the shopper closed the offer; never shown to that shopper again
     impression_url: str  # POST once the offer was at least half visible for a second
     reason: str
+    # POST accept_url buys it in one click: the partner takes orders and the store's server passed the
+    # shopper's consented details. Otherwise the offer links to the partner's product page.
+    one_click: bool = False
+    ends_at: dt.datetime | None = None  # a time-limited offer; the widget shows a countdown
 
 
 class DecisionOut(msgspec.Struct, gc=False):

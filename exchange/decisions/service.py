@@ -9,11 +9,11 @@ import time
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.core.db import new_id
+from exchange.core.db import new_id, utcnow
 from exchange.core.errors import NotFoundError, UnprocessableError
 from exchange.core.money import format_minor
 from exchange.decisions import pipeline
@@ -41,9 +41,10 @@ async def decide(
 ) -> DecisionOut:
     """The offers for a confirmed order; the same order asked again gets the same answer. `verified`:
     reported with the store's secret key, not only by a browser holding its public key."""
-    order = checked_order(order)
+    order = checked_order(order, from_server=verified)
     digest = order_digest(order)
-    replay = await _recorded(session, store.id, order.order_id, digest, verified)
+    shopper = msgspec.to_builtins(order.shopper) if order.shopper is not None else None
+    replay = await _recorded(session, store.id, order.order_id, digest, verified, shopper)
     if replay is not None:
         return replay
     outcome = await _run_pipeline(runtime, session, store, order)
@@ -51,20 +52,21 @@ async def decide(
         store_id=store.id,
         order_ref=order.order_id,
         body_hash=digest,
-        payload=msgspec.to_builtins(order),
+        payload=msgspec.to_builtins(msgspec.structs.replace(order, shopper=None)),
         verified=verified,
+        shopper=shopper,
     )
     session.add(record)
     try:
         await session.flush()
     except IntegrityError:  # the same order arrived twice at once: answer with the first one's offers
         await session.rollback()
-        replay = await _recorded(session, store.id, order.order_id, digest, verified)
+        replay = await _recorded(session, store.id, order.order_id, digest, verified, shopper)
         assert replay is not None
         return replay
     decision = Decision(id=new_id("dec"), order_id=record.id, store_id=store.id, index_version=runtime.index.version)
     decision.response = {}
-    out = await _offers(runtime, session, store, order, decision, outcome.winners)
+    out = await _offers(runtime, session, store, order, decision, outcome.winners, one_click=shopper is not None)
     # Kept beside the answer so a decision can be explained later: what was considered, what each
     # filter removed, the scores, and the prices.
     decision.response = msgspec.to_builtins(out) | {"explain": _explain(runtime, outcome)}
@@ -114,14 +116,14 @@ def _explain(runtime: Runtime, outcome: Outcome) -> dict[str, Any]:
 
 
 async def _recorded(
-    session: AsyncSession, store_id: str, order_ref: str, digest: str, verified: bool
+    session: AsyncSession,
+    store_id: str,
+    order_ref: str,
+    digest: str,
+    verified: bool,
+    shopper: dict[str, Any] | None,
 ) -> DecisionOut | None:
-    stmt = (
-        select(Order, Decision.response)
-        .join(Decision, Decision.order_id == Order.id)
-        .where(Order.store_id == store_id, Order.order_ref == order_ref)
-    )
-    row = (await session.execute(stmt)).first()
+    row = await _lookup(session, store_id, order_ref)
     if row is None:
         return None
     record, response = row
@@ -130,10 +132,46 @@ async def _recorded(
             f"order {order_ref!r} was already reported with different content",
             fix="send the same order exactly as before, or use a new order_id for a different order",
         )
-    if verified and not record.verified:  # the widget asked first; the store's server confirms it now
+    if verified and (not record.verified or (shopper is not None and shopper != record.shopper)):
+        # The widget asked first; the store's server confirms it now, with what the shopper shares.
         record.verified = True
+        record.shopper = shopper if shopper is not None else record.shopper
         await session.commit()
-    return msgspec.convert(response, DecisionOut)
+    return await _replay(session, record, response)
+
+
+async def recorded_decision(session: AsyncSession, store_id: str, order_ref: str) -> tuple[Order, DecisionOut] | None:
+    """The offers already decided for a store's order (a Shopify webhook's, for its extension)."""
+    row = await _lookup(session, store_id, order_ref)
+    if row is None:
+        return None
+    return row[0], await _replay(session, row[0], row[1])
+
+
+async def _lookup(session: AsyncSession, store_id: str, order_ref: str) -> tuple[Order, dict[str, Any]] | None:
+    stmt = (
+        select(Order, Decision.response)
+        .join(Decision, Decision.order_id == Order.id)
+        .where(Order.store_id == store_id, Order.order_ref == order_ref)
+    )
+    row = (await session.execute(stmt)).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def _replay(session: AsyncSession, record: Order, response: dict[str, Any]) -> DecisionOut:
+    out = msgspec.convert(response, DecisionOut)
+    # One-click needs the shopper's details, which may have come after the offers were decided.
+    takes_orders = await _partners_taking_orders(session, {o.partner.id for o in out.offers}, record.shopper)
+    for offer in out.offers:
+        offer.one_click = offer.partner.id in takes_orders
+    return out
+
+
+async def _partners_taking_orders(session: AsyncSession, partner_ids: set[str], shopper: object) -> set[str]:
+    if shopper is None or not partner_ids:
+        return set()
+    stmt = select(Partner.id).where(Partner.id.in_(partner_ids), Partner.order_url != "")
+    return set((await session.execute(stmt)).scalars())
 
 
 class Outcome(msgspec.Struct, gc=False):
@@ -342,7 +380,11 @@ async def _live_campaigns(
         return {}, {}
     stmt = (
         select(Campaign)
-        .where(Campaign.partner_id.in_(partner_ids), Campaign.active.is_(True))
+        .where(
+            Campaign.partner_id.in_(partner_ids),
+            Campaign.active.is_(True),
+            or_(Campaign.ends_at.is_(None), Campaign.ends_at > utcnow()),
+        )
         .order_by(Campaign.max_bid_minor.desc(), Campaign.id)
     )
     found = list((await session.execute(stmt)).scalars())
@@ -365,7 +407,7 @@ async def _live_campaigns(
             why[partner] = "paced"
         else:
             live[partner] = pipeline.CampaignInfo(
-                campaign.id, partner, campaign.pricing, campaign.currency, bid, campaign.frequency_cap
+                campaign.id, partner, campaign.pricing, campaign.currency, bid, campaign.frequency_cap, campaign.ends_at
             )
     return live, {p: r for p, r in why.items() if p not in live}
 
@@ -377,6 +419,8 @@ async def _offers(
     order: OrderIn,
     decision: Decision,
     winners: list[tuple[pipeline.Scored, int]],
+    *,
+    one_click: bool,
 ) -> DecisionOut:
     settings = runtime.settings
     expires = int(time.time()) + settings.link_ttl_s
@@ -385,7 +429,7 @@ async def _offers(
     session.add(decision)
     await session.flush()
     for position, (winner, price) in enumerate(winners, start=1):
-        product, partner_name = details[winner.candidate.product.id]
+        product, partner = details[winner.candidate.product.id]
         why = pipeline.reason(order.line_items[winner.candidate.anchor].title, winner.candidate.product)
         offer = Offer(
             id=new_id("ofr"),
@@ -416,22 +460,24 @@ async def _offers(
                 brand=product.brand,
                 price=Price(product.price_minor, product.currency, format_minor(product.price_minor, product.currency)),
                 image_link=product.image_link,
-                partner=PartnerRef(product.partner_id, partner_name),
+                partner=PartnerRef(product.partner_id, partner.name),
                 click_url=f"{settings.public_url}/c/{click}",
                 accept_url=f"{settings.public_url}/a/{accept}",
                 dismiss_url=f"{settings.public_url}/d/{dismiss}",
                 impression_url=f"{settings.public_url}/v/{viewed}",
                 reason=why,
+                one_click=one_click and bool(partner.order_url),
+                ends_at=winner.campaign.ends_at,
             )
         )
     return DecisionOut(order.order_id, decision.id, offers, dict(store.theme or {}))
 
 
-async def _details(session: AsyncSession, ids: list[int]) -> dict[int, tuple[Product, str]]:
+async def _details(session: AsyncSession, ids: list[int]) -> dict[int, tuple[Product, Partner]]:
     if not ids:
         return {}
-    stmt = select(Product, Partner.name).join(Partner, Partner.id == Product.partner_id).where(Product.id.in_(ids))
-    return {product.id: (product, name) for product, name in await session.execute(stmt)}
+    stmt = select(Product, Partner).join(Partner, Partner.id == Product.partner_id).where(Product.id.in_(ids))
+    return {product.id: (product, partner) for product, partner in await session.execute(stmt)}
 
 
 async def decision_record(session: AsyncSession, decision_id: str, store_id: str | None) -> dict[str, Any]:
@@ -466,5 +512,5 @@ async def rank_for_evaluation(runtime: Runtime, store_key: str, order: OrderIn, 
         store = await store_for_key(session, store_key)
         if store is None:
             raise NotFoundError("no store with this key", fix="pass the store's secret key")
-        outcome = await _run_pipeline(runtime, session, store, checked_order(order))
+        outcome = await _run_pipeline(runtime, session, store, checked_order(order, from_server=True))
     return [entry.candidate.product.external_id for entry in outcome.ranked[:k]]

@@ -16,7 +16,8 @@ from exchange.runtime import Runtime
 from partners import service as partners
 from partners.feeds import FeedFormat
 from partners.ingest import Mode, run_job
-from partners.schemas import CampaignCreate
+from partners.models import Partner
+from partners.schemas import CampaignCreate, PartnerUpdate
 from publishers import service as publishers
 from publishers.schemas import StoreCreate
 
@@ -37,6 +38,11 @@ async def build_demo(runtime: Runtime, products: int, brands: int, seed: int = 7
     async with runtime.sessions() as session:
         for n, (brand, rows) in enumerate(network, start=1):
             partner = await partners.create_partner(session, brand.name)
+            # Every demo brand takes one-click orders, at its demo shop inside this server.
+            row = await session.get(Partner, partner.id)
+            assert row is not None
+            shop = f"{runtime.settings.public_url}/demo/partners/{partner.id}/orders"
+            await partners.update_partner(session, row, PartnerUpdate(order_url=shop))
             # The same path a partner's upload takes: a stored JSON lines feed, run as an upload job.
             uploads.mkdir(parents=True, exist_ok=True)
             job = await partners.create_job(session, partner.id, Mode.UPSERT, FeedFormat.JSONL, 0)

@@ -32,7 +32,7 @@ def is_bot(user_agent: str) -> bool:
     return not ua or any(marker in ua for marker in BOT_USER_AGENT_MARKERS)
 
 
-def _today() -> str:
+def today() -> str:
     return time.strftime("%Y-%m-%d", time.gmtime())
 
 
@@ -54,7 +54,7 @@ async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: Link
     assert product is not None
     click = Click(id=new_id("clk"), offer_id=offer.id, kind="accept" if kind == "a" else "click", billed=False)
     click.user_agent = user_agent[:300]
-    day = _today()
+    day = today()
     # Order matters: a bot must not use up the de-duplication window, nor a repeat the budget. The
     # first engagement in the window is what is billed (CPC) and what the matcher learns from.
     bot = is_bot(user_agent)
@@ -66,10 +66,10 @@ async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: Link
     elif not first:
         click.not_billed_reason = "repeat_click"
     else:
-        click.billed = await _charge(runtime, session, offer, f"click:{click.id}", day)
+        click.billed = await charge(runtime, session, offer, f"click:{click.id}", day)
         click.not_billed_reason = "" if click.billed else "budget_exhausted"
     session.add(click)
-    await _commit_or_refund(runtime, session, offer, day, click.billed)
+    await commit_or_refund(runtime, session, offer, day, click.billed)
     if first:
         runtime.learner.feedback.engaged(offer.context, offer.product_id)
     return with_click_id(product.link, click.id)
@@ -121,7 +121,7 @@ async def dismiss(runtime: Runtime, session: AsyncSession, token: str) -> None:
     runtime.learner.feedback.dismissed(offer.context, offer.product_id)
 
 
-async def _charge(runtime: Runtime, session: AsyncSession, offer: Offer, event_ref: str, day: str) -> bool:
+async def charge(runtime: Runtime, session: AsyncSession, offer: Offer, event_ref: str, day: str) -> bool:
     """Reserve the offer's price from the campaign's budgets and add the ledger transaction to the
     session; False, with nothing added, when the budget cannot cover it."""
     campaign = await session.get(Campaign, offer.campaign_id)
@@ -145,7 +145,7 @@ async def _charge(runtime: Runtime, session: AsyncSession, offer: Offer, event_r
     return True
 
 
-async def _commit_or_refund(runtime: Runtime, session: AsyncSession, offer: Offer, day: str, spent: bool) -> None:
+async def commit_or_refund(runtime: Runtime, session: AsyncSession, offer: Offer, day: str, spent: bool) -> None:
     try:
         await session.commit()
     except Exception:
@@ -204,15 +204,15 @@ async def convert(
         body_hash=digest,
         billed=False,
     )
-    day = _today()
+    day = today()
     if offer.pricing != "cpa":
         conversion.not_billed_reason = "cpc_campaign"
     else:
-        conversion.billed = await _charge(runtime, session, offer, f"conversion:{conversion.id}", day)
+        conversion.billed = await charge(runtime, session, offer, f"conversion:{conversion.id}", day)
         conversion.not_billed_reason = "" if conversion.billed else "budget_exhausted"
     session.add(conversion)
     try:
-        await _commit_or_refund(runtime, session, offer, day, conversion.billed)
+        await commit_or_refund(runtime, session, offer, day, conversion.billed)
     except IntegrityError:  # the same postback raced us: the first one's answer stands
         await session.rollback()
         earlier = await _conversion_reply(session, partner_id, postback.transaction_id, digest)

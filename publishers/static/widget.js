@@ -54,8 +54,12 @@
     ".act{display:flex;gap:8px;margin-top:auto;padding-top:8px;flex-wrap:wrap}" +
     ".act a,.act button{min-height:44px;padding:0 16px;border-radius:var(--r);display:inline-flex;align-items:center;" +
     "justify-content:center;font-weight:600;text-decoration:none;cursor:pointer;border:1px solid transparent}" +
-    ".act a{background:var(--accent,#2563eb);color:var(--on);flex:1}" +
-    ".act button{background:transparent;border-color:var(--muted)}" +
+    ".act a,.act .buy{background:var(--accent,#2563eb);color:var(--on);flex:1}" +
+    ".act .buy{flex-basis:100%}" +
+    ".act .more{background:transparent;color:inherit;text-decoration:underline;padding:0 8px;flex:none}" +
+    ".act button[disabled]{opacity:.6;cursor:default}" +
+    ".ends{font-size:13px;font-weight:600}.ok,.err{font-size:14px;font-weight:600;padding-top:8px}" +
+    ".act .no{background:transparent;border-color:var(--muted)}" +
     "a:focus,button:focus{outline:3px solid var(--fg);outline-offset:2px}" +
     "a:focus:not(:focus-visible),button:focus:not(:focus-visible){outline:none}" +
     "@media (max-width:480px){.card{flex-direction:row}.media{width:96px;height:auto;min-height:96px;flex:none}" +
@@ -116,6 +120,85 @@
     io.observe(node);
   }
 
+  function say(act, cls, text, role) {
+    var old = act.parentNode.querySelector(".ok,.err");
+    if (old) old.remove();
+    var p = el("p", cls, text);
+    p.setAttribute("role", role);
+    act.parentNode.insertBefore(p, act.nextSibling);
+    return p;
+  }
+
+  // One click is the shopper's confirmation: the button names what happens and the price. It is
+  // disabled while the order is placed, and the exchange places one partner order per offer anyway.
+  function buyButton(offer, url, title, price, decisionId, host, act) {
+    var b = el("button", "buy", price ? "Add to my order \u00b7 " + price : "Add to my order"), tries = 0;
+    b.type = "button";
+    b.setAttribute("aria-label", "Add " + title + " to my order" + (price ? ", " + price : ""));
+    // While the order is placed, "No thanks" is off and the button keeps its size: a double click's
+    // second click must not land on whatever moved under the pointer.
+    function busy(on) {
+      act.style.pointerEvents = on ? "none" : "";
+      act.querySelectorAll(".no").forEach(function (n) { n.disabled = on; });
+    }
+    function fail(text, retry) {
+      busy(false);
+      b.disabled = !retry;
+      b.textContent = retry ? "Try again" : "Unavailable";
+      say(act, "err", text, "alert");
+    }
+    function send() {
+      fetch(url, { method: "POST", mode: "cors", credentials: "omit" })
+        .then(function (res) {
+          return res.json().catch(function () { return {}; }).then(function (body) {
+            if (res.status === 200) {
+              var ok = say(act, "ok", "\u2713 " + (body.message || "Ordered."), "status");
+              ok.tabIndex = -1;
+              act.remove();
+              ok.focus(); // the button that had focus is gone: keep the keyboard user in place
+              var detail = { decision_id: decisionId, offer_id: offer.offer_id, partner_order_id: body.partner_order_id };
+              host.dispatchEvent(new CustomEvent("encore:accept", { detail: detail }));
+            } else if (res.status === 202 && ++tries < 6) {
+              setTimeout(send, 1000);
+            } else {
+              fail((body.detail || "The order could not be placed.") + " Nothing was charged.", res.status >= 500);
+            }
+          });
+        })
+        .catch(function (e) { quiet(e); fail("The order could not be placed. Nothing was charged.", true); });
+    }
+    b.onclick = function () {
+      if (b.disabled) return;
+      b.disabled = true;
+      b.style.minWidth = b.offsetWidth + "px";
+      b.style.minHeight = b.offsetHeight + "px";
+      busy(true);
+      b.textContent = "Placing order\u2026";
+      tries = 0;
+      try { send(); } catch (e) { quiet(e); fail("The order could not be placed.", true); }
+    };
+    return b;
+  }
+
+  // A time-limited offer counts down in minutes (a ticking second hand distracts and floods screen
+  // readers); when it ends, the offer can no longer be taken.
+  function countdown(body, act, end) {
+    if (!isFinite(end) || end - Date.now() > 48 * 3600e3) return;
+    var p = el("p", "ends");
+    body.appendChild(p);
+    function tick() {
+      var left = end - Date.now(), m = Math.ceil(left / 60e3);
+      if (left <= 0) {
+        p.textContent = "This offer has ended";
+        act.querySelectorAll("button.buy").forEach(function (b) { b.disabled = true; });
+        return;
+      }
+      p.textContent = "Offer ends in " + (m >= 60 ? Math.floor(m / 60) + "h " + (m % 60) + "m" : m + " min");
+      setTimeout(tick, Math.min(30e3, left));
+    }
+    tick();
+  }
+
   function card(offer, decisionId, host, grid) {
     var title = String(offer.title || ""), href = httpUrl(offer.click_url);
     if (!title || !href) return null;
@@ -138,11 +221,14 @@
     }
     var h = el("h3", null, title);
     var price = offer.price && offer.price.display;
-    var act = el("div", "act"), a = el("a", null, "View offer"), no = el("button", null, "No thanks");
+    var buyUrl = offer.one_click && httpUrl(offer.accept_url);
+    var act = el("div", "act"), a = el("a", buyUrl ? "more" : null, buyUrl ? "Details" : "View offer");
+    var no = el("button", "no", "No thanks");
     a.href = href;
     a.target = "_blank";
     a.rel = "noopener sponsored";
-    a.setAttribute("aria-label", "View offer: " + title);
+    a.setAttribute("aria-label", (buyUrl ? "Details of " : "View offer: ") + title);
+    if (buyUrl) act.appendChild(buyButton(offer, buyUrl, title, price, decisionId, host, act));
     no.type = "button";
     no.setAttribute("aria-label", "No thanks, hide " + title);
     no.onclick = function () {
@@ -153,7 +239,7 @@
         var detail = { decision_id: decisionId, offer_id: offer.offer_id };
         host.dispatchEvent(new CustomEvent("encore:dismiss", { detail: detail }));
         if (!grid.children.length) host.style.display = "none";
-        else if (next) next.querySelector("a").focus();
+        else if (next) next.querySelector("a,button").focus();
       } catch (e) { quiet(e); }
     };
     act.appendChild(a);
@@ -162,6 +248,7 @@
     body.appendChild(h);
     if (price) body.appendChild(el("p", "price", price));
     if (offer.reason) body.appendChild(el("p", "why", offer.reason));
+    if (offer.ends_at) countdown(body, act, Date.parse(offer.ends_at));
     body.appendChild(act);
     art.appendChild(media);
     art.appendChild(body);
@@ -191,7 +278,7 @@
     root.appendChild(style);
     root.appendChild(box);
     // White text on a light store accent would fail contrast: switch the button text to near-black.
-    var bg = getComputedStyle(grid.querySelector("a")).backgroundColor;
+    var bg = getComputedStyle(grid.querySelector(".buy,.act a")).backgroundColor;
     if ((1.05) / (luminance(bg) + 0.05) < 4.5) box.style.setProperty("--on", "#111827");
     shown.forEach(function (pair) { watchViewable(pair[0], pair[1]); });
   }

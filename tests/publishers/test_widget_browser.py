@@ -3,6 +3,8 @@ store's thank-you page, served by a real exchange on loopback: what a shopper an
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -10,9 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from bench.live import LiveDemo, live_demo
+from tests.support import PartnerShop, bearer
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (a dev dependency)")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -27,6 +31,19 @@ STORE_PARTS = ("header.site", ".hero", "section[aria-labelledby=summary-title]")
 def exchange(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
     with live_demo(tmp_path_factory.mktemp("encore")) as demo:
         yield demo
+
+
+@pytest.fixture(scope="module")
+def partner_shop(exchange: LiveDemo) -> Iterator[PartnerShop]:
+    """Every demo brand takes one-click orders at a real HTTP endpoint of its own, here on loopback."""
+    shop = PartnerShop()
+    shop.delay_s = 0.3  # slow enough that a double click's second request would overlap the first
+    for partner in exchange.demo["partners"]:
+        headers = bearer(partner["secret_key"])
+        r = httpx.patch(f"{exchange.url}/v1/partner", json={"order_url": shop.order_url(partner)}, headers=headers)
+        r.raise_for_status()
+    yield shop
+    shop.close()
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +153,89 @@ def test_a_dismissed_offer_disappears_and_is_not_shown_again(page: Any, exchange
     again = _open(page, exchange, basket=3)  # the same shopper (cookie), the same basket, a new order
     assert title not in [offer["title"] for offer in again["offers"]]
     assert page.locator("#encore-offers article").filter(has_text=title).count() == 0
+
+
+def _billed_events(exchange: LiveDemo) -> int:
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    report = exchange.get(f"/v1/reports/payouts?start={today}&end={today}", exchange.operator)
+    return sum(row["clicks"] + row["conversions"] for row in report["rows"])
+
+
+def test_accept_creates_one_partner_order_and_one_ledger_entry(
+    page: Any, exchange: LiveDemo, partner_shop: PartnerShop
+) -> None:
+    decision = _open(page, exchange, basket=1)
+    offer = decision["offers"][0]
+    assert offer["one_click"] is True  # the store's server passed the shopper's consented details
+    billed = _billed_events(exchange)
+    buy = page.locator("#encore-offers article").first.get_by_role("button", name=re.compile("^Add .* to my order"))
+    with page.expect_response(lambda r: "/a/" in r.url) as placed:
+        buy.dblclick()  # an impatient shopper
+    assert placed.value.status == 200
+    confirmation = page.locator("#encore-offers").get_by_role("status")
+    confirmation.wait_for()
+    assert confirmation.inner_text().startswith("\u2713 Ordered from " + offer["partner"]["name"])
+    # The same accept sent again (a retried request) is answered with the same order.
+    again = page.evaluate("url => fetch(url, {method: 'POST'}).then(r => r.json())", offer["accept_url"])
+    assert again["partner_order_id"] == placed.value.json()["partner_order_id"]
+    deliveries = [d for d in partner_shop.deliveries if d["body"]["offer_id"] == offer["offer_id"]]
+    assert len({d["key"] for d in deliveries}) == 1 and all(d["signed"] for d in deliveries)
+    assert deliveries[0]["body"]["shopper"]["name"] == "Alex Morgan"  # the demo store's consenting shopper
+    assert _billed_events(exchange) == billed + 1  # one ledger transaction for the sale
+    partner = next(p for p in exchange.demo["partners"] if p["partner_id"] == offer["partner"]["id"])
+    orders = exchange.get("/v1/partner/orders", bearer(partner["secret_key"]))
+    mine = [o for o in orders if o["offer_id"] == offer["offer_id"]]
+    assert [(o["status"], o["billed"]) for o in mine] == [("confirmed", True)], str(mine)
+    assert page.console_errors == []
+
+
+def test_the_keyboard_reaches_every_control_in_reading_order(page: Any, exchange: LiveDemo) -> None:
+    decision = _open(page, exchange, basket=2)
+    assert page.get_by_role("region", name="Partner offers").is_visible()
+    expected = []
+    for offer in decision["offers"]:
+        title = offer["title"]
+        if offer["one_click"]:
+            expected += [f"Add {title} to my order, {offer['price']['display']}", f"Details of {title}"]
+        else:
+            expected += [f"View offer: {title}"]
+        expected.append(f"No thanks, hide {title}")
+    focused = """() => { const root = document.querySelector('#encore-offers').shadowRoot, el = root.activeElement;
+        return el ? [el.getAttribute('aria-label'), getComputedStyle(el).outlineStyle] : null }"""
+    seen: list[str] = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        at = page.evaluate(focused)
+        if at is None and seen:
+            break
+        if at is not None:
+            seen.append(at[0])
+            assert at[1] == "solid", at  # a visible focus ring
+    assert seen == expected
+    # Closing an offer with the keyboard hides it and keeps the focus in the widget.
+    page.keyboard.press("Shift+Tab")
+    while page.evaluate(focused) is not None and not page.evaluate(focused)[0].startswith("No thanks"):
+        page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    assert page.locator("#encore-offers article").count() == len(decision["offers"]) - 1
+    if len(decision["offers"]) > 1:
+        assert page.evaluate(focused) is not None
+
+
+def test_a_time_limited_offer_counts_down(page: Any, exchange: LiveDemo) -> None:
+    ends = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=90)
+    changed = []
+    for partner in exchange.demo["partners"]:
+        headers = bearer(partner["secret_key"])
+        for campaign in exchange.get("/v1/campaigns", headers):
+            path = f"{exchange.url}/v1/campaigns/{campaign['id']}"
+            httpx.patch(path, json={"ends_at": ends.isoformat()}, headers=headers).raise_for_status()
+            changed.append((path, headers))
+    try:
+        decision = _open(page, exchange, basket=0)
+        assert decision["offers"][0]["ends_at"]
+        countdown = page.locator("#encore-offers article").first.get_by_text(re.compile("^Offer ends in"))
+        assert countdown.inner_text() in ("Offer ends in 1h 30m", "Offer ends in 1h 29m")
+    finally:
+        for path, headers in changed:
+            httpx.patch(path, json={"ends_at": None}, headers=headers).raise_for_status()
