@@ -44,8 +44,6 @@ def free_port() -> int:
 def live_demo(data_dir: Path, products: int = 600, brands: int = 30) -> Iterator[LiveDemo]:
     """Build the demo network in `data_dir` and serve it until the block ends. Call it before any
     Playwright sync API starts: that runs an event loop on the calling thread."""
-    import uvicorn
-
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(data_dir=data_dir, admin_key="adm", secret="s" * 40, public_url=url)
@@ -59,6 +57,16 @@ def live_demo(data_dir: Path, products: int = 600, brands: int = 30) -> Iterator
 
     asyncio.run(build())
     demo = json.loads((data_dir / "demo.json").read_text())
+    with serving(settings, port):
+        yield LiveDemo(url, settings, demo)
+
+
+@contextmanager
+def serving(settings: Settings, port: int) -> Iterator[str]:
+    """The exchange served by uvicorn in a thread on 127.0.0.1:`port` until the block ends."""
+    import uvicorn
+
+    url = f"http://127.0.0.1:{port}"
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -68,7 +76,7 @@ def live_demo(data_dir: Path, products: int = 600, brands: int = 30) -> Iterator
     if not server.started:
         raise RuntimeError(f"the exchange did not start on {url} within 120 s")
     try:
-        yield LiveDemo(url, settings, demo)
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=10)

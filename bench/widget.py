@@ -20,6 +20,7 @@ from typing import Any
 from bench.live import live_demo
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SHOPPER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 WIDGET = Path(__file__).resolve().parents[1] / "publishers" / "static" / "widget.js"
 # Runs before the page's own scripts: notes the frame in which the first offer card was painted.
 PAINT_PROBE = """
@@ -47,7 +48,8 @@ def main(loads: int) -> None:
     errors: list[str] = []
     with tempfile.TemporaryDirectory() as tmp, live_demo(Path(tmp)) as demo, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        # Headless Chromium's own user agent is filtered as a bot; present as a shopper's browser.
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, user_agent=SHOPPER_UA)
         context.route(lambda url: not url.startswith("http://127.0.0.1"), lambda route: route.fulfill(body=""))
         context.add_init_script(PAINT_PROBE)
         page = context.new_page()

@@ -19,6 +19,7 @@ from embeddings.encoder import Encoder
 from exchange import auth, problems, routes
 from exchange.counters import Counters
 from exchange.demo import routes as demo_routes
+from exchange.ledger import routes as ledger_routes
 from exchange.runtime import Runtime, open_runtime
 from exchange.settings import Settings, get_settings
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         "partner": Provide(auth.provide_partner),
         "store": Provide(auth.provide_store),
         "reader": Provide(auth.provide_reader),
+        "account": Provide(auth.provide_account),
         "importer": Provide(auth.provide_importer),
         "indexer": Provide(_indexer, sync_to_thread=False),
         "counters": Provide(_counters, sync_to_thread=False),
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     return Litestar(
         route_handlers=[
             *routes.route_handlers,
+            *ledger_routes.route_handlers,
             *partners.routes.route_handlers,
             *publishers.routes.route_handlers,
             *demo_routes.route_handlers,

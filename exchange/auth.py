@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+import msgspec
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,6 +68,26 @@ _ONE_OF = {"order histories": "a partner secret key", "reports": "a store secret
 async def provide_importer(request: Request[Any, Any, Any], runtime: Runtime, db: AsyncSession) -> Partner | None:
     """Order histories: a partner imports its own products' orders, the operator any partner's."""
     return await _operator_or(request, runtime, lambda key: partner_for_key(db, key), "order histories")
+
+
+class Account(msgspec.Struct, frozen=True):
+    """Who reads finance data: the operator (everything), a store or a partner (its own)."""
+
+    kind: Literal["operator", "store", "partner"]
+    id: str = ""
+
+
+async def provide_account(request: Request[Any, Any, Any], runtime: Runtime, db: AsyncSession) -> Account:
+    token = _token(request)
+    if keys_equal(token, runtime.settings.admin_key):
+        return Account("operator")
+    store = await store_for_key(db, token)
+    if store is not None:
+        return Account("store", store.id)
+    partner = await partner_for_key(db, token)
+    if partner is not None:
+        return Account("partner", partner.id)
+    raise AuthenticationError("finance data needs the operator key, a store's or a partner's secret key", fix=_FIX)
 
 
 async def provide_reader(request: Request[Any, Any, Any], runtime: Runtime, db: AsyncSession) -> Store | None:

@@ -8,6 +8,8 @@ import logging
 import os
 import sys
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from exchange.settings import Settings, settings_from_env
 
 
@@ -74,6 +76,11 @@ def _bench(args: argparse.Namespace) -> None:
 
         widget_bench.main(args.loads)
         return
+    if args.bench == "ledger":
+        from bench import ledger as ledger_bench
+
+        ledger_bench.main(args.database_url, args.redis_url, args.conversions, args.concurrency, args.entries)
+        return
     if args.bench == "decide":
         from bench import decide as decide_bench
 
@@ -83,6 +90,40 @@ def _bench(args: argparse.Namespace) -> None:
     from bench import catalog as catalog_bench
 
     catalog_bench.main(args.products, args.brands, args.database_url, args.encoder)
+
+
+def reconcile(settings: Settings) -> int:
+    """Print every drift between the journal, the stored balances and the spend counters; exit 1 if any."""
+    from exchange.core.db import make_engine, utcnow
+    from exchange.counters import open_counters
+    from exchange.ledger.reconcile import reconcile as check
+    from exchange.migrate import upgrade
+
+    async def run() -> int:
+        engine = make_engine(settings.sqlalchemy_url)
+        await upgrade(engine)
+        counters = await open_counters(settings.redis_url, settings.redis_prefix) if settings.redis_url else None
+        try:
+            async with AsyncSession(engine) as session:
+                result = await check(session, counters, utcnow())
+        finally:
+            if counters is not None:
+                await counters.close()
+            await engine.dispose()
+        print(
+            f"journal: {result.transactions:,} transactions, {result.entries:,} entries, {result.accounts:,} accounts; "
+            + (
+                f"spend of {result.campaigns_checked:,} campaigns compared with Redis"
+                if counters is not None
+                else "spend counters are in-process (no ENCORE_REDIS_URL): the server seeds them from the journal"
+            )
+        )
+        for d in result.drift:
+            print(f"DRIFT {d.check}: {d.subject}: journal {d.expected}, found {d.found}")
+        print("no drift" if not result.drift else f"{len(result.drift)} drift(s): investigate before the next close")
+        return 1 if result.drift else 0
+
+    return asyncio.run(run())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,6 +140,11 @@ def main(argv: list[str] | None = None) -> None:
         if name == "demo":
             cmd.add_argument("--products", type=int, default=20_000)
             cmd.add_argument("--brands", type=int, default=60)
+    ledger = sub.add_parser("ledger", help="the ledger: reconcile")
+    ledger_sub = ledger.add_subparsers(dest="ledger", required=True)
+    ledger_sub.add_parser(
+        "reconcile", help="recompute balances from the journal; compare with stored balances and spend"
+    )
     bench = sub.add_parser("bench", help="benchmarks; results go to bench/results/")
     bench_sub = bench.add_subparsers(dest="bench", required=True)
     catalog = bench_sub.add_parser("catalog", help="a partner network uploaded through the API, at scale")
@@ -113,6 +159,12 @@ def main(argv: list[str] | None = None) -> None:
     decide.add_argument("--redis-url", default="", help="default: in-process counters")
     decide.add_argument("--rates", default="100,250,500,750,1000", help="offered decisions/s, one step each")
     decide.add_argument("--seconds", type=float, default=20.0, help="length of each rate step")
+    ledger_bench = bench_sub.add_parser("ledger", help="billing once under concurrent retries; reports at 10M entries")
+    ledger_bench.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/encore_bench")
+    ledger_bench.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    ledger_bench.add_argument("--conversions", type=int, default=10_000, help="sales, each posted twice at once")
+    ledger_bench.add_argument("--concurrency", type=int, default=32, help="postbacks in flight")
+    ledger_bench.add_argument("--entries", type=int, default=10_000_000, help="journal entries for the report")
     widget = bench_sub.add_parser("widget", help="the widget in headless Chromium: size, time to first offer")
     widget.add_argument("--loads", type=int, default=30, help="thank-you page loads to time")
     evaluate = sub.add_parser("eval", help="match quality on real data; results go to bench/results/")
@@ -128,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "bench":
         _bench(args)
         return
+    if args.command == "ledger":
+        sys.exit(reconcile(settings_from_env()))
     if args.command == "eval":
         from bench import baskets as baskets_eval
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.core.db import Base, UTCDateTime, utcnow
@@ -44,6 +44,7 @@ class Offer(Base):
 
 class Click(Base):
     __tablename__ = "clicks"
+    __table_args__ = (Index("ix_clicks_created_at", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), index=True)
@@ -57,6 +58,8 @@ class Click(Base):
 class Conversion(Base):
     __tablename__ = "conversions"
     __table_args__ = (UniqueConstraint("partner_id", "transaction_id"),)
+    # click_id: the click the partner named; the sale is attributed to the last valid click or
+    # accept on the same offer inside the campaign's attribution window.
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
@@ -76,12 +79,12 @@ class LedgerTransaction(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     event_ref: Mapped[str] = mapped_column(String(80), unique=True)
-    kind: Mapped[str] = mapped_column(String(3))  # cpc | cpa
+    kind: Mapped[str] = mapped_column(String(3))  # cpc | cpa | rev (a reversal) | pay (a payout)
     store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
-    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
-    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"), nullable=True)
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"), index=True, nullable=True)
     currency: Mapped[str] = mapped_column(String(3))
-    gross_minor: Mapped[int] = mapped_column(BigInteger)
+    gross_minor: Mapped[int] = mapped_column(BigInteger)  # what the partner is billed; negative for a reversal
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     entries: Mapped[list[LedgerEntry]] = relationship(lazy="raise")
 
@@ -105,6 +108,9 @@ class ViewableImpression(Base):
 
     offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
     store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"), index=True)
+    # Counted toward the store's figures only for verified orders; every beacon still proves the
+    # offer was on screen before a click (the invalid-traffic rule "no prior impression").
+    counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -153,3 +159,86 @@ class PartnerOrder(Base):
     not_billed_reason: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerBalance(Base):
+    """Each account's running balance, moved in the same transaction as the entries it sums, so
+    `encore ledger reconcile` can check it against the journal."""
+
+    __tablename__ = "ledger_balances"
+
+    account: Mapped[str] = mapped_column(String(80), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    balance_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class IdempotencyKey(Base):
+    """A retried write's first answer: the same key and body get it again, another body 422, and a
+    retry while the first is still running 409."""
+
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)  # e.g. conversion:<partner id>
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10))  # running | done
+    status_code: Mapped[int] = mapped_column(Integer, default=0)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reversal(Base):
+    """A refund or chargeback of a billed sale: negating entries, once per sale."""
+
+    __tablename__ = "reversals"
+    __table_args__ = (UniqueConstraint("partner_id", "reversal_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    reversal_id: Mapped[str] = mapped_column(String(100))  # the partner's own id for it
+    reverses: Mapped[str] = mapped_column(String(80), unique=True)  # the event_ref of the sale
+    kind: Mapped[str] = mapped_column(String(12))  # refund | chargeback
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Period(Base):
+    """A closed month: its payouts and invoices are fixed; closing it again changes nothing."""
+
+    __tablename__ = "periods"
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    closed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Payout(Base):
+    """What a store is paid at a period close, or carried over when below the threshold."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (UniqueConstraint("period", "store_id", "currency"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period: Mapped[str] = mapped_column(ForeignKey("periods.period"))
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    earned_minor: Mapped[int] = mapped_column(BigInteger)  # the store's share billed in the period
+    payable_minor: Mapped[int] = mapped_column(BigInteger)  # owed at the period's end, carry-over included
+    paid_minor: Mapped[int] = mapped_column(BigInteger)  # 0 when carried over
+    status: Mapped[str] = mapped_column(String(12))  # paid | carried_over
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invoice(Base):
+    """What a partner was billed in a period, per currency, net of reversals."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("period", "partner_id", "currency"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period: Mapped[str] = mapped_column(ForeignKey("periods.period"))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    events: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

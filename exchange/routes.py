@@ -19,14 +19,24 @@ from exchange.ledger.service import trial_balance
 from exchange.matching.history import HistoryReport, import_history
 from exchange.reports import PayoutReport, payout_csv, payout_report
 from exchange.runtime import Runtime
+from exchange.settings import Settings
 from exchange.tracking import accept as one_click
 from exchange.tracking import service as tracking
 from partners.models import Partner
-from partners.schemas import ConversionOut
+from partners.schemas import ConversionOut, ReversalOut
 from publishers import shopify
 from publishers.models import Store
 from publishers.schemas import OrderIn, WidgetRequest
 from publishers.service import store_for_publishable_key
+
+
+def client_ip(request: Request[Any, Any, Any], settings: Settings) -> str:
+    """The shopper's IP: the connection's, or behind a trusted proxy the last X-Forwarded-For entry
+    (the one that proxy added; entries before it come from the client and prove nothing)."""
+    forwarded = request.headers.get("x-forwarded-for", "") if settings.trust_forwarded_for else ""
+    if forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip()
+    return request.client.host if request.client else ""
 
 
 @post("/v1/orders", summary="Report a confirmed order, get its offers", tags=["store"], status_code=200)
@@ -60,13 +70,15 @@ async def widget_offers(request: Request[Any, Any, Any], db: AsyncSession, runti
 
 @get("/c/{token:str}", summary="Click: a signed redirect to the partner's product", tags=["shopper"])
 async def click(token: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime) -> Redirect:
-    target = await tracking.engage(runtime, db, token, "c", request.headers.get("user-agent", ""))
+    ip = client_ip(request, runtime.settings)
+    target = await tracking.engage(runtime, db, token, "c", request.headers.get("user-agent", ""), ip)
     return Redirect(target, status_code=302)
 
 
 @get("/a/{token:str}", summary="Accept: the shopper takes the offer", tags=["shopper"])
 async def accept(token: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime) -> Redirect:
-    target = await tracking.engage(runtime, db, token, "a", request.headers.get("user-agent", ""))
+    ip = client_ip(request, runtime.settings)
+    target = await tracking.engage(runtime, db, token, "a", request.headers.get("user-agent", ""), ip)
     return Redirect(target + "&encore_accept=1", status_code=302)
 
 
@@ -195,6 +207,20 @@ async def conversion(
     return await tracking.convert(runtime, db, partner_id, body, request.headers.get("encore-signature"))
 
 
+@post(
+    "/v1/partners/{partner_id:str}/reversals",
+    summary="Refund or chargeback postback (HMAC-signed)",
+    tags=["partner"],
+    status_code=200,
+)
+async def reversal(partner_id: str, request: Request[Any, Any, Any], db: AsyncSession, runtime: Runtime) -> ReversalOut:
+    """`{"reversal_id": "...", "transaction_id": "<the sale's>", "kind": "refund" | "chargeback"}`, signed
+    like conversions. Posts the exact negation of the sale's ledger transaction and gives the budget
+    back. Idempotent on reversal_id; a sale is reversed once."""
+    body = await request.body()
+    return await tracking.reverse(runtime, db, partner_id, body, request.headers.get("encore-signature"))
+
+
 @get("/v1/reports/payouts", summary="Payouts per store and currency", tags=["finance"])
 async def payouts(
     db: AsyncSession,
@@ -240,6 +266,7 @@ route_handlers = [
     explain_decision,
     order_history,
     conversion,
+    reversal,
     payouts,
     ledger_balance,
     healthz,

@@ -26,6 +26,7 @@ from exchange.matching.history import load_learning
 from exchange.matching.learning import Learner
 from exchange.migrate import upgrade
 from exchange.settings import Settings
+from exchange.tracking.ivt import TrafficRules
 from partners.models import CatalogJob, Product
 from partners.service import embed_text
 
@@ -42,6 +43,7 @@ class Runtime:
     writer: IndexWriter
     catalog: CatalogTable = field(default_factory=CatalogTable)
     learner: Learner = field(default_factory=Learner)
+    traffic: TrafficRules = field(default_factory=TrafficRules)
     jobs: set[asyncio.Task[Any]] = field(default_factory=set)
     # Calls partners' systems (one-click orders); one pool of connections for the process.
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(follow_redirects=False))
@@ -102,7 +104,7 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
         index = None  # rebuilt below from the catalog
     writer = IndexWriter(index or VectorIndex(model.dim), settings.index_dir)
     writer.start()
-    runtime = Runtime(settings, engine, sessions, counters, model, writer)
+    runtime = Runtime(settings, engine, sessions, counters, model, writer, traffic=TrafficRules.load(settings))
     if index is None:
         await _reindex(runtime)  # fills the catalog table as it indexes
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import msgspec
@@ -26,6 +27,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     click_dedup_s: int = 1800  # a repeat click on one offer inside this window is not billed again
     link_ttl_s: int = 7 * 24 * 3600  # click and accept links expire after this
     postback_tolerance_s: int = 300  # a conversion postback's timestamp may be this far from now
+    # Invalid traffic (exchange/tracking/ivt.py): filtered clicks are recorded and reported, never billed.
+    ivt_user_agents_file: Path | None = None  # more bot user-agent markers, one per line
+    ivt_datacenter_file: Path | None = None  # data-centre IP ranges: CIDRs, or AWS/GCP/Azure JSON
+    click_flood_per_hour: int = 20  # clicks per shopper key, and per IP, before the rest are a flood
+    require_impression: bool = True  # a click needs the offer's on-screen beacon before it
+    trust_forwarded_for: bool = False  # behind a proxy: the client IP is X-Forwarded-For's first entry
+    min_payout: str = "50"  # in major units of the store's currency ("50" is 50.00 USD): less carries over
     candidates: int = 200  # products retrieved from the index per line item
     encoder: str = "minilm"  # minilm (all-MiniLM-L6-v2) or static (distilled from it, ~100x faster)
     models_dir: Path | None = None  # where a distilled model is kept; empty: data_dir/models
@@ -59,6 +67,11 @@ def settings_from_env(env: dict[str, str] | None = None, **overrides: object) ->
         settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as exc:
         raise SystemExit(f"invalid ENCORE_* setting: {exc}; see docs/settings.md") from exc
+    try:
+        if Decimal(settings.min_payout) < 0:
+            raise InvalidOperation
+    except InvalidOperation as exc:
+        raise SystemExit(f"ENCORE_MIN_PAYOUT={settings.min_payout!r} is not an amount; use e.g. 50 or 25.00") from exc
     return _with_generated_secrets(settings)
 
 

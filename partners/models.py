@@ -71,6 +71,8 @@ class Campaign(Base):
     targeting: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # see partners.schemas.Targeting
     frequency_cap: Mapped[int] = mapped_column(Integer, default=0)  # offers per shopper per day; 0: no cap
     ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)  # a time-limited offer
+    # A conversion is billed only this long after the click or accept it is attributed to.
+    attribution_window_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -254,6 +254,7 @@ async def _campaign_out(campaign: Campaign, spend: SpendReader) -> CampaignOut:
         msgspec.convert(campaign.targeting or {}, Targeting),
         campaign.frequency_cap,
         campaign.ends_at,
+        campaign.attribution_window_days,
     )
 
 

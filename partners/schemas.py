@@ -47,6 +47,9 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     ends_at: Annotated[
         dt.datetime | None, Meta(description="a time-limited offer: shown with a countdown, not served after")
     ] = None
+    attribution_window_days: Annotated[
+        int, Meta(ge=1, le=90, description="a CPA sale is billed if it follows a valid click this recently")
+    ] = 14
 
 
 class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -70,6 +73,7 @@ class CampaignOut(msgspec.Struct):
     targeting: Targeting
     frequency_cap: int
     ends_at: dt.datetime | None = None
+    attribution_window_days: int = 14
 
 
 class JobOut(msgspec.Struct):
@@ -148,6 +152,23 @@ class PartnerOrderOut(msgspec.Struct):
 class ConversionIn(msgspec.Struct, forbid_unknown_fields=True):
     transaction_id: Annotated[str, Meta(min_length=1, max_length=100)]
     click_id: Annotated[str, Meta(min_length=1, max_length=40)]
+
+
+class ReversalIn(msgspec.Struct, forbid_unknown_fields=True):
+    reversal_id: Annotated[str, Meta(min_length=1, max_length=100, description="your id for this refund")]
+    transaction_id: Annotated[
+        str, Meta(min_length=1, max_length=100, description="the sale's transaction_id, or a one-click order's po_ id")
+    ]
+    kind: Literal["refund", "chargeback"]
+
+
+class ReversalOut(msgspec.Struct):
+    reversal_id: str
+    transaction_id: str
+    kind: str
+    reversed_minor: int  # given back to the partner: the sale's full charge, or 0
+    currency: str
+    not_reversed_reason: str  # not_billed: the sale was never charged
 
 
 class ConversionOut(msgspec.Struct):

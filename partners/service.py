@@ -109,6 +109,7 @@ async def create_campaign(session: AsyncSession, partner_id: str, body: Campaign
         targeting=msgspec.to_builtins(body.targeting),
         frequency_cap=body.frequency_cap,
         ends_at=body.ends_at,
+        attribution_window_days=body.attribution_window_days,
         active=True,
     )
     session.add(campaign)

@@ -50,6 +50,8 @@ def make_settings(tmp_path: Path, backend: str) -> Settings:
         admin_key="adm_test_operator",
         secret="test-link-secret-" + "x" * 32,
         public_url="http://testserver.local",
+        # Every test client shares one IP; the flood rule has its own tests (test_ledger.py).
+        click_flood_per_hour=100_000,
     )
 
 

@@ -51,6 +51,7 @@ class Api:
         self.client = client
         self.settings = settings
         self.operator = bearer(settings.admin_key)
+        self.impressions: dict[str, str] = {}  # click or accept link -> the offer's on-screen beacon
 
     async def partner(self, name: str) -> dict[str, Any]:
         r = await self.client.post("/v1/partners", json={"name": name}, headers=self.operator)
@@ -84,17 +85,26 @@ class Api:
         return dict(r.json())
 
     async def order(self, store: dict[str, Any], order: dict[str, Any]) -> Response:
-        return await self.client.post("/v1/orders", json=order, headers=bearer(store["secret_key"]))
+        r = await self.client.post("/v1/orders", json=order, headers=bearer(store["secret_key"]))
+        for offer in r.json().get("offers", []) if r.status_code == 200 else []:
+            self.impressions[offer["click_url"]] = self.impressions[offer["accept_url"]] = offer["impression_url"]
+        return r
 
-    async def click(self, url: str, user_agent: str = BROWSER_UA) -> Response:
+    async def click(self, url: str, user_agent: str = BROWSER_UA, *, seen: bool = True, **headers: str) -> Response:
+        """A shopper's click; `seen`: the widget reported the offer on screen first, as it does."""
+        if seen and url in self.impressions:
+            await self.client.post(self.impressions[url].removeprefix(self.settings.public_url))
         path = url.removeprefix(self.settings.public_url)
-        return await self.client.get(path, headers={"User-Agent": user_agent}, follow_redirects=False)
+        return await self.client.get(path, headers={"User-Agent": user_agent, **headers}, follow_redirects=False)
 
-    async def postback(self, partner: dict[str, Any], body: dict[str, Any], signature: str | None = None) -> Response:
+    async def postback(
+        self, partner: dict[str, Any], body: dict[str, Any], signature: str | None = None, kind: str = "conversions"
+    ) -> Response:
+        """A signed partner postback: a conversion, or with kind="reversals" a refund or chargeback."""
         raw = json.dumps(body).encode()
         sig = signature if signature is not None else sign_postback(partner["signing_secret"], raw)
         return await self.client.post(
-            f"/v1/partners/{partner['id']}/conversions",
+            f"/v1/partners/{partner['id']}/{kind}",
             content=raw,
             headers={"Encore-Signature": sig, "Content-Type": "application/json"},
         )

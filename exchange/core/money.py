@@ -108,15 +108,27 @@ def format_minor(amount: int, currency: str) -> str:
     return f"{sign}{whole}.{fraction:0{exponent}d} {code}"
 
 
-def split(total: int, share_bps: int) -> tuple[int, int]:
-    """Split a total into (store_share, exchange_share); the two always sum to the total.
+def allocate(total: int, weights: list[int]) -> list[int]:
+    """Divide `total` minor units in proportion to `weights` by largest remainder (Hamilton): each
+    share is its exact value rounded down, and the units left over go one each to the largest
+    fractional remainders (the earlier share on a tie). The shares always sum to `total`, and a
+    negative total is the exact negation of the positive one, so a reversal undoes a split."""
+    if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
+        raise ValueError(f"weights must be non-negative with a positive sum, got {weights}")
+    whole = sum(weights)
+    magnitude = abs(total)
+    shares = [magnitude * w // whole for w in weights]
+    remainders = [magnitude * w % whole for w in weights]
+    left = magnitude - sum(shares)
+    for n in sorted(range(len(weights)), key=lambda n: (-remainders[n], n))[:left]:
+        shares[n] += 1
+    return shares if total >= 0 else [-share for share in shares]
 
-    The store's share is rounded toward zero, so a refund (a negative total) reverses
-    the original split exactly: split(-x, bps) == (-store, -exchange).
-    """
+
+def split(total: int, share_bps: int) -> tuple[int, int]:
+    """Split a total into (store_share, exchange_share) by largest remainder; the two always sum to
+    the total, and split(-x, bps) == (-store, -exchange)."""
     if not 0 <= share_bps <= 10_000:
         raise ValueError(f"share_bps must be between 0 and 10000, got {share_bps}")
-    store = abs(total) * share_bps // 10_000
-    if total < 0:
-        store = -store
-    return store, total - store
+    store, exchange = allocate(total, [share_bps, 10_000 - share_bps])
+    return store, exchange

@@ -488,8 +488,10 @@ async def decision_record(session: AsyncSession, decision_id: str, store_id: str
         raise NotFoundError(f"no decision {decision_id!r} for this store", fix="use a decision_id from POST /v1/orders")
     decision, order = row
     response = dict(decision.response)
-    seen = select(ViewableImpression.offer_id, ViewableImpression.created_at).join(
-        Offer, Offer.id == ViewableImpression.offer_id
+    seen = (
+        select(ViewableImpression.offer_id, ViewableImpression.created_at)
+        .where(ViewableImpression.counted.is_(True))
+        .join(Offer, Offer.id == ViewableImpression.offer_id)
     )
     viewed = {oid: at.isoformat() for oid, at in await session.execute(seen.where(Offer.decision_id == decision.id))}
     offers = [o | {"viewable_impression_at": viewed.get(o["offer_id"])} for o in response.get("offers", [])]

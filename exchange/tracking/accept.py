@@ -24,7 +24,7 @@ from exchange.core.keys import hmac_hex
 from exchange.models import Decision, Offer, PartnerOrder
 from exchange.runtime import Runtime
 from exchange.tracking.links import verify_link
-from exchange.tracking.service import charge, commit_or_refund, is_bot, today
+from exchange.tracking.service import charge, commit_or_refund, today
 from partners.models import Campaign, Partner, Product
 from publishers.models import Order, Store
 
@@ -77,7 +77,7 @@ class Sent(msgspec.Struct):
 async def accept(runtime: Runtime, session: AsyncSession, token: str, user_agent: str) -> AcceptOut:
     """Place the partner order for a one-click offer, or report the one already placed."""
     offer_id = verify_link(runtime.settings.secret, token, "a", int(time.time()))
-    if is_bot(user_agent):
+    if runtime.traffic.is_bot(user_agent):
         raise ForbiddenError("automated clients can't place orders", fix="the shopper's own browser sends this")
     stmt = (
         select(Offer, Order.shopper, Partner, Campaign.ends_at)

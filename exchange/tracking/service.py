@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
@@ -11,25 +13,26 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.core.db import new_id
-from exchange.core.errors import AuthenticationError, InvalidInputError, NotFoundError, UnprocessableError
+from exchange.core.db import new_id, utcnow
+from exchange.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    UnprocessableError,
+)
+from exchange.core.idempotency import Remember, once
 from exchange.core.keys import hmac_hex, keys_equal
-from exchange.ledger.service import post_billable
-from exchange.models import Click, Conversion, Decision, Dismissal, Offer, ViewableImpression
+from exchange.ledger.service import post_billable, post_reversal
+from exchange.models import Click, Conversion, Decision, Dismissal, Offer, PartnerOrder, Reversal, ViewableImpression
 from exchange.runtime import Runtime
+from exchange.tracking.ivt import INVALID
 from exchange.tracking.links import LinkKind, verify_link
 from partners.models import Campaign, Partner, Product
-from partners.schemas import ConversionIn, ConversionOut
+from partners.schemas import ConversionIn, ConversionOut, ReversalIn, ReversalOut
 from publishers.models import Order, Store
 
-# Link previewers and crawlers follow every link they see; none of them is a shopper.
-# Issue 7 makes this list pluggable and adds data-centre ranges and click floods.
-BOT_USER_AGENT_MARKERS = ("bot", "crawler", "spider", "slurp", "facebookexternalhit", "preview")
-
-
-def is_bot(user_agent: str) -> bool:
-    ua = user_agent.lower()
-    return not ua or any(marker in ua for marker in BOT_USER_AGENT_MARKERS)
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 def today() -> str:
@@ -43,8 +46,9 @@ def with_click_id(link: str, click_id: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: LinkKind, user_agent: str) -> str:
-    """Record a click or an accept, bill it once if the campaign is CPC, and return where to send the shopper."""
+async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: LinkKind, user_agent: str, ip: str) -> str:
+    """Record a click or an accept, bill it once if the campaign is CPC and the click is valid
+    traffic, and return where to send the shopper (invalid traffic is redirected too, never billed)."""
     settings = runtime.settings
     offer_id = verify_link(settings.secret, token, kind, int(time.time()))
     offer = await session.get(Offer, offer_id)
@@ -55,12 +59,15 @@ async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: Link
     click = Click(id=new_id("clk"), offer_id=offer.id, kind="accept" if kind == "a" else "click", billed=False)
     click.user_agent = user_agent[:300]
     day = today()
-    # Order matters: a bot must not use up the de-duplication window, nor a repeat the budget. The
-    # first engagement in the window is what is billed (CPC) and what the matcher learns from.
-    bot = is_bot(user_agent)
-    first = not bot and await runtime.counters.claim(f"engage:{offer.id}", settings.click_dedup_s)
-    if bot:
-        click.not_billed_reason = "bot_user_agent"
+    # Order matters: invalid traffic must not use up the de-duplication window, nor a repeat the
+    # budget. The first valid engagement in the window is what is billed (CPC) and learned from.
+    seen = await session.get(ViewableImpression, offer.id) is not None
+    invalid = await runtime.traffic.judge(
+        runtime.counters, user_agent=user_agent, ip=ip, shopper_key=offer.shopper_key, seen=seen
+    )
+    first = not invalid and await runtime.counters.claim(f"engage:{offer.id}", settings.click_dedup_s)
+    if invalid:
+        click.not_billed_reason = invalid
     elif offer.pricing != "cpc":
         click.not_billed_reason = "cpa_campaign"
     elif not first:
@@ -88,15 +95,22 @@ async def viewed(runtime: Runtime, session: AsyncSession, token: str) -> bool:
     row = (await session.execute(stmt)).first()
     if row is None:
         raise NotFoundError("this offer no longer exists", fix="nothing to do")
-    if not row.verified or await session.get(ViewableImpression, offer_id) is not None:
-        return False
-    session.add(ViewableImpression(offer_id=offer_id, store_id=row.store_id))
+    earlier = await session.get(ViewableImpression, offer_id)
+    if earlier is not None:
+        if earlier.counted or not row.verified:
+            return False
+        earlier.counted = True  # seen before the store's server vouched for the order; it has now
+        await session.commit()
+        return True
+    # Recorded for every order (a later click then had an impression before it), counted toward the
+    # store's figures only for verified ones.
+    session.add(ViewableImpression(offer_id=offer_id, store_id=row.store_id, counted=row.verified))
     try:
         await session.commit()
     except IntegrityError:  # the same beacon raced us
         await session.rollback()
         return False
-    return True
+    return bool(row.verified)
 
 
 async def dismiss(runtime: Runtime, session: AsyncSession, token: str) -> None:
@@ -131,17 +145,21 @@ async def charge(runtime: Runtime, session: AsyncSession, offer: Offer, event_re
         campaign.id, day, offer.price_minor, campaign.daily_budget_minor, campaign.total_budget_minor
     ):
         return False
-    post_billable(
-        session,
-        event_ref=event_ref,
-        kind=offer.pricing,
-        store_id=store.id,
-        share_bps=store.revenue_share_bps,
-        partner_id=offer.partner_id,
-        campaign_id=offer.campaign_id,
-        currency=offer.currency,
-        gross_minor=offer.price_minor,
-    )
+    try:
+        await post_billable(
+            session,
+            event_ref=event_ref,
+            kind=offer.pricing,
+            store_id=store.id,
+            share_bps=store.revenue_share_bps,
+            partner_id=offer.partner_id,
+            campaign_id=offer.campaign_id,
+            currency=offer.currency,
+            gross_minor=offer.price_minor,
+        )
+    except BaseException:
+        await runtime.counters.refund(campaign.id, day, offer.price_minor)  # nothing was posted
+        raise
     return True
 
 
@@ -170,25 +188,23 @@ def verify_postback_signature(secret: str, header: str | None, body: bytes, tole
 async def convert(
     runtime: Runtime, session: AsyncSession, partner_id: str, body: bytes, signature: str | None
 ) -> ConversionOut:
-    """A partner's conversion postback: bills a CPA campaign once per transaction id."""
-    partner = await session.get(Partner, partner_id)
-    if partner is None:
-        raise NotFoundError(f"no partner {partner_id!r}", fix="post to /v1/partners/<your partner id>/conversions")
-    verify_postback_signature(partner.signing_secret, signature, body, runtime.settings.postback_tolerance_s)
-    try:
-        postback = msgspec.json.decode(body, type=ConversionIn)
-    except msgspec.ValidationError as exc:
-        raise InvalidInputError(
-            f"invalid conversion: {exc}", fix='send {"transaction_id": "...", "click_id": "clk_..."}'
-        ) from exc
-    except msgspec.DecodeError as exc:
-        raise InvalidInputError(
-            "the body is not JSON", fix='send {"transaction_id": "...", "click_id": "clk_..."}'
-        ) from exc
-    digest = hashlib.sha256(body).hexdigest()
-    earlier = await _conversion_reply(session, partner_id, postback.transaction_id, digest)
-    if earlier is not None:
-        return earlier
+    """A partner's conversion postback: bills a CPA campaign once per transaction id, attributed to
+    the last valid click on the offer inside the campaign's attribution window."""
+    partner = await _signed_by(runtime, session, partner_id, body, signature)
+    postback = _decode(body, ConversionIn, '{"transaction_id": "...", "click_id": "clk_..."}')
+    return await once(
+        session,
+        f"conversion:{partner.id}",
+        postback.transaction_id,
+        body,
+        ConversionOut,
+        lambda remember: _convert(runtime, session, partner.id, postback, hashlib.sha256(body).hexdigest(), remember),
+    )
+
+
+async def _convert(
+    runtime: Runtime, session: AsyncSession, partner_id: str, postback: ConversionIn, digest: str, remember: Remember
+) -> ConversionOut:
     click = await session.get(Click, postback.click_id)
     offer = await session.get(Offer, click.offer_id) if click is not None else None
     if click is None or offer is None or offer.partner_id != partner_id:
@@ -196,54 +212,34 @@ async def convert(
             f"no click {postback.click_id!r} on this partner's offers",
             fix="send the encore_click value from the landing URL's query string",
         )
+    campaign = await session.get(Campaign, offer.campaign_id)
+    assert campaign is not None
+    attributed, why_not = await _attribute(session, offer, campaign.attribution_window_days)
     conversion = Conversion(
         id=new_id("cnv"),
         partner_id=partner_id,
         transaction_id=postback.transaction_id,
-        click_id=click.id,
+        click_id=attributed.id if attributed is not None else click.id,
         body_hash=digest,
         billed=False,
     )
     day = today()
+    one_click = await session.scalar(select(PartnerOrder).where(PartnerOrder.offer_id == offer.id))
     if offer.pricing != "cpa":
         conversion.not_billed_reason = "cpc_campaign"
+    elif why_not:
+        conversion.not_billed_reason = why_not
+    elif one_click is not None and one_click.status == "sending":
+        raise ConflictError(
+            "a one-click order for this offer is being placed right now", fix="retry in a second with the same body"
+        )
+    elif one_click is not None and one_click.billed:
+        conversion.not_billed_reason = "billed_at_accept"  # the one-click order was this sale
     else:
         conversion.billed = await charge(runtime, session, offer, f"conversion:{conversion.id}", day)
         conversion.not_billed_reason = "" if conversion.billed else "budget_exhausted"
     session.add(conversion)
-    try:
-        await commit_or_refund(runtime, session, offer, day, conversion.billed)
-    except IntegrityError:  # the same postback raced us: the first one's answer stands
-        await session.rollback()
-        earlier = await _conversion_reply(session, partner_id, postback.transaction_id, digest)
-        assert earlier is not None
-        return earlier
-    return _conversion_out(conversion, offer)
-
-
-async def _conversion_reply(
-    session: AsyncSession, partner_id: str, transaction_id: str, digest: str
-) -> ConversionOut | None:
-    stmt = (
-        select(Conversion, Offer)
-        .join(Click, Click.id == Conversion.click_id)
-        .join(Offer, Offer.id == Click.offer_id)
-        .where(Conversion.partner_id == partner_id, Conversion.transaction_id == transaction_id)
-    )
-    row = (await session.execute(stmt)).first()
-    if row is None:
-        return None
-    conversion, offer = row
-    if conversion.body_hash != digest:
-        raise UnprocessableError(
-            f"transaction {transaction_id!r} was already posted with a different body",
-            fix="retry with the exact same body, or use a new transaction_id for a new sale",
-        )
-    return _conversion_out(conversion, offer)
-
-
-def _conversion_out(conversion: Conversion, offer: Offer) -> ConversionOut:
-    return ConversionOut(
+    answer = ConversionOut(
         id=conversion.id,
         transaction_id=conversion.transaction_id,
         click_id=conversion.click_id,
@@ -252,3 +248,111 @@ def _conversion_out(conversion: Conversion, offer: Offer) -> ConversionOut:
         charged_minor=offer.price_minor if conversion.billed else 0,
         currency=offer.currency,
     )
+    await remember(answer)
+    try:
+        await commit_or_refund(runtime, session, offer, day, conversion.billed)
+    except IntegrityError as exc:  # the transaction id was recorded before idempotency keys existed
+        raise UnprocessableError(
+            f"transaction {postback.transaction_id!r} was already posted", fix="use a new transaction_id for a new sale"
+        ) from exc
+    return answer
+
+
+async def _attribute(session: AsyncSession, offer: Offer, window_days: int) -> tuple[Click | None, str]:
+    """The last valid click or accept on the offer inside the window, or why there is none."""
+    since = utcnow() - dt.timedelta(days=window_days)
+    valid = Click.offer_id == offer.id, Click.not_billed_reason.not_in(INVALID)
+    stmt = select(Click).where(*valid, Click.created_at >= since).order_by(Click.created_at.desc()).limit(1)
+    last = await session.scalar(stmt)
+    if last is not None:
+        return last, ""
+    older = await session.scalar(select(Click.id).where(*valid).limit(1))
+    return None, "outside_attribution_window" if older is not None else "invalid_click"
+
+
+async def reverse(
+    runtime: Runtime, session: AsyncSession, partner_id: str, body: bytes, signature: str | None
+) -> ReversalOut:
+    """A refund or chargeback of a sale this partner was billed for: the sale's ledger transaction is
+    negated exactly (store and exchange shares included) and the budget given back. Once per sale."""
+    partner = await _signed_by(runtime, session, partner_id, body, signature)
+    reversal = _decode(body, ReversalIn, '{"reversal_id": "...", "transaction_id": "...", "kind": "refund"}')
+    return await once(
+        session,
+        f"reversal:{partner.id}",
+        reversal.reversal_id,
+        body,
+        ReversalOut,
+        lambda remember: _reverse(runtime, session, partner.id, reversal, remember),
+    )
+
+
+async def _reverse(
+    runtime: Runtime, session: AsyncSession, partner_id: str, call: ReversalIn, remember: Remember
+) -> ReversalOut:
+    sale = await _billed_sale(session, partner_id, call.transaction_id)
+    if sale is None:
+        out = ReversalOut(call.reversal_id, call.transaction_id, call.kind, 0, "", "not_billed")
+        await remember(out)
+        await session.commit()
+        return out
+    event_ref, offer = sale
+    done = await session.scalar(select(Reversal).where(Reversal.reverses == event_ref))
+    if done is not None:
+        raise ConflictError(
+            f"transaction {call.transaction_id!r} was already reversed ({done.reversal_id!r})",
+            fix="a sale is reversed once; nothing more to do",
+        )
+    record = Reversal(id=new_id("rev"), partner_id=partner_id, reversal_id=call.reversal_id, reverses=event_ref)
+    posted = await post_reversal(session, f"reversal:{record.id}", event_ref)
+    assert posted is not None
+    record.kind, record.amount_minor, record.currency = call.kind, -posted.gross_minor, posted.currency
+    session.add(record)
+    out = ReversalOut(call.reversal_id, call.transaction_id, call.kind, record.amount_minor, record.currency, "")
+    await remember(out)
+    await session.commit()
+    await runtime.counters.refund(offer.campaign_id, today(), record.amount_minor)
+    return out
+
+
+async def _billed_sale(session: AsyncSession, partner_id: str, transaction_id: str) -> tuple[str, Offer] | None:
+    """(ledger event_ref, offer) of a billed conversion or one-click order; None if it was not billed."""
+    placed = await session.get(PartnerOrder, transaction_id) if transaction_id.startswith("po_") else None
+    if placed is not None and placed.partner_id == partner_id:
+        offer = await session.get(Offer, placed.offer_id)
+        assert offer is not None
+        return (f"accept:{placed.id}", offer) if placed.billed else None
+    stmt = (
+        select(Conversion, Offer).join(Click, Click.id == Conversion.click_id).join(Offer, Offer.id == Click.offer_id)
+    )
+    row = (
+        await session.execute(
+            stmt.where(Conversion.partner_id == partner_id, Conversion.transaction_id == transaction_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(
+            f"no sale {transaction_id!r} for this partner",
+            fix="send the transaction_id of a conversion you posted, or the po_... id of a one-click order",
+        )
+    conversion, offer = row
+    return (f"conversion:{conversion.id}", offer) if conversion.billed else None
+
+
+async def _signed_by(
+    runtime: Runtime, session: AsyncSession, partner_id: str, body: bytes, signature: str | None
+) -> Partner:
+    partner = await session.get(Partner, partner_id)
+    if partner is None:
+        raise NotFoundError(f"no partner {partner_id!r}", fix="post to /v1/partners/<your partner id>/...")
+    verify_postback_signature(partner.signing_secret, signature, body, runtime.settings.postback_tolerance_s)
+    return partner
+
+
+def _decode(body: bytes, kind: type[S], example: str) -> S:
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidInputError(f"invalid body: {exc}", fix=f"send {example}") from exc
+    except msgspec.DecodeError as exc:
+        raise InvalidInputError("the body is not JSON", fix=f"send {example}") from exc

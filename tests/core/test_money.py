@@ -10,6 +10,7 @@ from exchange.core.money import (
     CURRENCY_EXPONENTS,
     AmountError,
     UnknownCurrencyError,
+    allocate,
     check_currency,
     format_minor,
     parse_amount,
@@ -151,19 +152,26 @@ def test_split_of_a_refund_reverses_the_split_of_the_sale(total: int, share_bps:
     assert split(-total, share_bps) == (-store, -exchange)
 
 
-@given(st.integers(min_value=0), st.integers(min_value=0, max_value=10_000))
-def test_store_share_is_rounded_down(total: int, share_bps: int) -> None:
-    store, _ = split(total, share_bps)
-    exact = Fraction(total * share_bps, 10_000)
-    assert store <= exact < store + 1
+@given(st.integers(min_value=0), st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=6))
+def test_largest_remainder_shares_sum_to_the_total_and_are_within_a_unit(total: int, weights: list[int]) -> None:
+    if sum(weights) == 0:
+        return
+    shares = allocate(total, weights)
+    assert sum(shares) == total
+    for share, weight in zip(shares, weights, strict=True):
+        exact = Fraction(total * weight, sum(weights))
+        assert share - 1 < exact < share + 1 or share == exact
 
 
 def test_split_examples() -> None:
     assert split(1000, 7000) == (700, 300)
-    assert split(1, 5000) == (0, 1)
-    assert split(-1, 5000) == (0, -1)
+    assert split(1, 5000) == (1, 0)  # a tie: the store's share comes first
+    assert split(-1, 5000) == (-1, 0)
     assert split(999, 10_000) == (999, 0)
     assert split(999, 0) == (0, 999)
+    assert split(7, 3333) == (2, 5)  # 2.3331 and 4.6669: the spare unit goes to the larger remainder
+    assert allocate(100, [1, 1, 1]) == [34, 33, 33]
+    assert allocate(1, [0, 1]) == [0, 1]
 
 
 @pytest.mark.parametrize("share_bps", [-1, 10_001])

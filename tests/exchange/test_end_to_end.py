@@ -6,6 +6,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from exchange.core.money import split
 from tests.exchange.catalog import SOCKS, coffee_brand, running_brand
 from tests.support import Api, bearer, jsonl, order_body, product, sign_postback
 
@@ -92,9 +93,10 @@ async def test_click_redirects_to_the_product_and_bills_once(api: Api) -> None:
             "currency": "USD",
             "clicks": 1,
             "conversions": 0,
+            "reversals": 0,
             "gross_minor": price,
-            "store_share_minor": price * 70 // 100,
-            "exchange_share_minor": price - price * 70 // 100,
+            "store_share_minor": split(price, 7000)[0],  # largest remainder: 3.5 of 5 rounds up
+            "exchange_share_minor": split(price, 7000)[1],
         }
     ]
     campaigns = (await api.client.get("/v1/campaigns", headers=bearer(runner["secret_key"]))).json()
@@ -152,7 +154,7 @@ async def test_conversion_postback_bills_a_cpa_campaign_once(api: Api) -> None:
     retry = await api.postback(runner, sale)
     assert retry.json() == first.json()
     row = (await api.payouts()).json()["rows"][0]
-    store_share = charged * 70 // 100
+    store_share = split(charged, 7000)[0]
     assert (row["conversions"], row["gross_minor"], row["store_share_minor"], row["exchange_share_minor"]) == (
         1,
         charged,
@@ -190,7 +192,8 @@ async def test_payout_report_as_csv_and_only_own_rows_for_a_store(api: Api) -> N
     assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.strip().splitlines()
     assert (
-        lines[0] == "store_id,store_name,currency,clicks,conversions,gross_minor,store_share_minor,exchange_share_minor"
+        lines[0] == "store_id,store_name,currency,clicks,conversions,reversals,"
+        "gross_minor,store_share_minor,exchange_share_minor"
     )
     assert len(lines) == 3
     own = (await api.payouts(bearer(store["secret_key"]))).json()["rows"]

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from bench.live import LiveDemo, live_demo
-from tests.support import PartnerShop, bearer
+from tests.support import BROWSER_UA, PartnerShop, bearer
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (a dev dependency)")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -24,6 +24,9 @@ if not Path(CHROMIUM).exists():
     pytest.skip("needs Debian's chromium: apt-get install chromium (.ci/run installs it)", allow_module_level=True)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "screenshots"
+MOBILE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
+)
 STORE_PARTS = ("header.site", ".hero", "section[aria-labelledby=summary-title]")
 
 
@@ -58,7 +61,10 @@ def browser(exchange: LiveDemo) -> Iterator[Any]:
 @pytest.fixture(params=[(1280, 900), (375, 812)], ids=["desktop", "mobile"])
 def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     width, height = request.param
-    context = browser.new_context(viewport={"width": width, "height": height})
+    # Headless Chromium says "HeadlessChrome", which the invalid-traffic rules filter as a bot: present
+    # as the browser a shopper would use.
+    agent = MOBILE_UA if width < 500 else BROWSER_UA
+    context = browser.new_context(viewport={"width": width, "height": height}, user_agent=agent)
     # Partner sites and images are not reachable from here: answer for them as they would.
     context.route(lambda url: not url.startswith("http://127.0.0.1"), lambda route: route.fulfill(body="partner"))
     page = context.new_page()
@@ -124,6 +130,8 @@ def test_a_click_goes_through_the_signed_redirect(page: Any, exchange: LiveDemo)
     decision = _open(page, exchange, basket=2)
     offer = decision["offers"][0]
     before = _clicks(exchange)
+    with page.expect_response(lambda r: r.url == offer["impression_url"]):  # a shopper looks before clicking
+        page.locator("#encore-offers article").first.scroll_into_view_if_needed()
     signed = page.context.expect_event("response", lambda r: "/c/" in r.url)
     # The partner's site is not reachable from here (routes do not see redirects): its request is enough.
     to_partner = page.context.expect_event("request", lambda r: "encore_click=" in r.url)
