@@ -7,7 +7,9 @@ import asyncio
 import logging
 import os
 import sys
+from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.settings import Settings, settings_from_env
@@ -26,12 +28,35 @@ def _env_has(name: str) -> bool:
     return bool(os.environ.get(name))
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, workers: int = 1) -> None:
+    """One process (role "all"), or `workers` serving processes (role "serve") beside `encore worker`."""
     import uvicorn
 
     from exchange.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "timeout_graceful_shutdown": 30}
+    if workers <= 1 and settings.role != "serve":
+        uvicorn.run(create_app(settings), log_level="info", **options)
+        return
+    if not settings.database_url.startswith("postgresql") or not settings.redis_url:
+        raise SystemExit(
+            "several workers share PostgreSQL and Redis: set ENCORE_DATABASE_URL=postgresql+asyncpg://... and "
+            "ENCORE_REDIS_URL=redis://..., and run `encore worker` beside them (docs/deploy.md)"
+        )
+    # Every worker process builds its settings from the environment: hand them exactly these.
+    for field in msgspec.structs.fields(Settings):
+        value = getattr(settings, field.name)
+        if value is not None:
+            os.environ[f"ENCORE_{field.name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    os.environ["ENCORE_ROLE"] = "serve"
+    uvicorn.run("exchange.app:create_app", factory=True, workers=workers, log_level="info", **options)
+
+
+def worker(settings: Settings) -> None:
+    """The background worker: catalog jobs, index builds and publishing, month closes."""
+    from exchange.topology import background_worker
+
+    asyncio.run(background_worker(msgspec.structs.replace(settings, role="worker")))
 
 
 def migrate(settings: Settings) -> None:
@@ -131,12 +156,15 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("serve", "run the exchange"),
+        ("worker", "run the background worker beside `serve --workers N` (jobs, index, month close)"),
         ("migrate", "upgrade the database schema"),
         ("demo", "build the demo network (first run) and serve it"),
     ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--host", default=None)
         cmd.add_argument("--port", type=int, default=None)
+        if name == "serve":
+            cmd.add_argument("--workers", type=int, default=1, help="serving processes (2+ need PostgreSQL and Redis)")
         if name == "demo":
             cmd.add_argument("--products", type=int, default=20_000)
             cmd.add_argument("--brands", type=int, default=60)
@@ -190,7 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(args)
     if args.command == "serve":
-        serve(settings)
+        serve(settings, args.workers)
+    elif args.command == "worker":
+        worker(settings)
     elif args.command == "migrate":
         migrate(settings)
     else:

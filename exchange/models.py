@@ -161,6 +161,18 @@ class PartnerOrder(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class IndexState(Base):
+    """The index version the background worker last published, per encoder: every serving worker
+    loads it from `index/<encoder>/published/v<version>` and swaps it in."""
+
+    __tablename__ = "index_state"
+
+    encoder: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class LedgerBalance(Base):
     """Each account's running balance, moved in the same transaction as the entries it sums, so
     `encore ledger reconcile` can check it against the journal."""

@@ -10,6 +10,7 @@ import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.core.errors import ForbiddenError, InvalidInputError, NotFoundError
@@ -250,7 +251,40 @@ async def ledger_balance(db: AsyncSession, operator: None) -> dict[str, int]:
 
 @get("/healthz", summary="Alive", tags=["ops"])
 async def healthz(runtime: Runtime) -> dict[str, object]:
+    """The process is up (a load balancer's liveness probe); says nothing about its dependencies."""
     return {"status": "ok", "index_version": runtime.index.version, "searchable_products": runtime.index.size}
+
+
+@get("/readyz", summary="Ready: database, Redis and index reachable", tags=["ops"])
+async def readyz(runtime: Runtime) -> Response[dict[str, object]]:
+    """200 when this worker can answer orders: the database and Redis answer, and it serves an
+    index (on a serving worker: the published version or a newer one). 503 with what is missing."""
+    checks: dict[str, str] = {}
+    try:
+        async with runtime.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure is the answer here
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    try:
+        await runtime.counters.spent_many([], "ping")
+        await runtime.counters.claim("readyz", 1)
+        checks["counters"] = "ok"
+    except Exception as exc:
+        checks["counters"] = f"unreachable: {type(exc).__name__}"
+    published = 0
+    if checks["database"] == "ok" and runtime.queues_jobs:
+        from exchange.topology import published_version
+
+        published = await published_version(runtime)
+    # A worker a poll behind the newest version still serves a whole index; one that never loaded the
+    # published index does not.
+    missing = published > 0 and runtime.index.version == 0
+    checks["index"] = f"not loaded: published v{published} is not in memory" if missing else "ok"
+    ready = all(v == "ok" for v in checks.values())
+    body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
+    body |= {"index_version": runtime.index.version, "role": runtime.settings.role}
+    return Response(body, status_code=200 if ready else 503)
 
 
 route_handlers = [
@@ -270,4 +304,5 @@ route_handlers = [
     payouts,
     ledger_balance,
     healthz,
+    readyz,
 ]

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from exchange.matching.learning import Learner
 from exchange.migrate import upgrade
 from exchange.settings import Settings
 from exchange.tracking.ivt import TrafficRules
+from partners.ingest import run_job
 from partners.models import CatalogJob, Product
 from partners.service import embed_text
 
@@ -56,8 +58,27 @@ class Runtime:
     def searchable_products(self) -> int:
         return self.index.size
 
+    @property
+    def queues_jobs(self) -> bool:
+        """A serving worker leaves catalog jobs to the background worker (exchange/topology.py)."""
+        return self.settings.role == "serve"
+
+    async def run_catalog_job(self, job_id: str, feed: Path) -> CatalogJob:
+        """Run a stored feed's job here, or, on a serving worker, wait for the background worker."""
+        if self.queues_jobs:
+            from exchange.topology import wait_for_job
+
+            return await wait_for_job(self, job_id)
+        return await run_job(self.sessions, self, job_id, feed)
+
     async def index_products(self, products: Sequence[tuple[int, str]], remove: Sequence[int] = ()) -> int:
-        """Embed products and swap them into the live index (the partners' ProductIndexer)."""
+        """Embed products and swap them into the live index (the partners' ProductIndexer). On a
+        serving worker only removals come here (a DELETE): they leave its catalog at once, and the
+        index when the background worker next publishes."""
+        if self.queues_jobs:
+            async with self.sessions() as session:
+                await self.catalog.refresh(session, [], remove)
+            return self.index.version
         ids = np.fromiter((pid for pid, _ in products), dtype=np.int64, count=len(products))
         texts = [text for _, text in products]
         # Identical texts (size variants, re-listed items) are embedded once.
@@ -98,6 +119,8 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
         else await asyncio.to_thread(encoder_named, settings.encoder, settings.model_cache)
     )
     sessions = make_sessionmaker(engine)
+    if settings.role == "serve":
+        return await _open_serving(settings, engine, sessions, counters, model)
     await _fail_interrupted_jobs(sessions)
     index = VectorIndex.load(settings.index_dir, model.dim)
     if index is None or index.size != await _live_products(sessions):
@@ -112,6 +135,28 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
             await runtime.catalog.load(session)
     runtime.learner = await load_learning(sessions, runtime.catalog)
     await _seed_spend(runtime)
+    return runtime
+
+
+async def _open_serving(
+    settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[Any], counters: Counters, model: Encoder
+) -> Runtime:
+    """A serving worker: the last published index (or an empty one until the background worker
+    publishes), the catalog, learning; then it follows every newly published version."""
+    from exchange.topology import follow_index, published_dir, published_version
+
+    writer = IndexWriter(VectorIndex(model.dim), settings.index_dir)  # never started: not the writer here
+    runtime = Runtime(settings, engine, sessions, counters, model, writer, traffic=TrafficRules.load(settings))
+    version = await published_version(runtime)
+    if version:
+        index = await asyncio.to_thread(VectorIndex.load, published_dir(settings, version), model.dim)
+        if index is not None:
+            writer.index = index
+    async with sessions() as session:
+        await runtime.catalog.load(session)
+    runtime.learner = await load_learning(sessions, runtime.catalog)
+    await _seed_spend(runtime)
+    runtime.spawn(follow_index(runtime))
     return runtime
 
 

@@ -33,6 +33,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     click_flood_per_hour: int = 20  # clicks per shopper key, and per IP, before the rest are a flood
     require_impression: bool = True  # a click needs the offer's on-screen beacon before it
     trust_forwarded_for: bool = False  # behind a proxy: the client IP is X-Forwarded-For's first entry
+    # Topology (docs/deploy.md): "all" is one process doing everything (the embedded default);
+    # "serve" workers answer requests and follow the index the one "worker" process builds.
+    role: str = "all"
+    index_poll_s: float = 2.0  # how often a serving worker looks for a newer published index
     min_payout: str = "50"  # in major units of the store's currency ("50" is 50.00 USD): less carries over
     candidates: int = 200  # products retrieved from the index per line item
     encoder: str = "minilm"  # minilm (all-MiniLM-L6-v2) or static (distilled from it, ~100x faster)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from exchange.core.errors import InvalidInputError, NotFoundError
 from partners import service
 from partners.feeds import FeedFormat, FeedFormatError, RowError, detect_format, sniff
-from partners.ingest import Mode, retire, run_job
+from partners.ingest import Mode, retire
 from partners.models import Campaign, CatalogJob, Partner
 from partners.schemas import (
     CampaignCreate,
@@ -150,7 +150,7 @@ async def upload_catalog(
     answer lists every rejected row; the valid rows are searchable when it returns. A feed that is
     malformed as a whole gets a 400 naming where it broke, and changes nothing."""
     job, path = await _store_upload(request, db, partner, uploads, mode, feed_format, MAX_SYNC_BYTES)
-    done = await run_job(sessions, indexer, job.id, path)
+    done = await indexer.run_catalog_job(job.id, path)
     path.unlink(missing_ok=True)
     if done.status == "failed":
         # Rows before the break were valid and stay applied; the counts say how far it got.
@@ -203,10 +203,11 @@ async def start_job(
     job, path = await _store_upload(request, db, partner, uploads, mode, feed_format, MAX_FEED_BYTES)
 
     async def run() -> None:
-        await run_job(sessions, indexer, job.id, path)
+        await indexer.run_catalog_job(job.id, path)
         path.unlink(missing_ok=True)
 
-    spawn(run())
+    if not indexer.queues_jobs:  # else the background worker (`encore worker`) takes it from the queue
+        spawn(run())
     return job_out(job)
 
 

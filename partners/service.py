@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import msgspec
@@ -29,6 +30,15 @@ class ProductIndexer(Protocol):
     async def index_products(self, products: Sequence[tuple[int, str]], remove: Sequence[int] = ()) -> int:
         """Embed (product id, text) pairs into the live index and drop `remove`; returns the index
         version that holds the change (searchable once this returns)."""
+        ...
+
+    @property
+    def queues_jobs(self) -> bool:
+        """True where a separate background worker runs catalog jobs."""
+        ...
+
+    async def run_catalog_job(self, job_id: str, feed: Path) -> CatalogJob:
+        """Run (or wait for) the job of a stored feed; the finished job."""
         ...
 
 

@@ -26,7 +26,7 @@ from exchange.models import IdempotencyKey
 T = TypeVar("T", bound=msgspec.Struct)
 Remember = Callable[[msgspec.Struct], Awaitable[None]]
 # A claim older than this is from a worker that died mid-write; a retry may take it over.
-STALE_RUNNING = dt.timedelta(seconds=60)
+STALE_RUNNING = dt.timedelta(seconds=15)
 
 
 async def once(
