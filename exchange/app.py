@@ -20,6 +20,7 @@ from exchange import auth, problems, routes
 from exchange.counters import Counters
 from exchange.demo import routes as demo_routes
 from exchange.ledger import routes as ledger_routes
+from exchange.observability import RequestIds
 from exchange.runtime import Runtime, open_runtime
 from exchange.settings import Settings, get_settings
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
             *demo_routes.route_handlers,
         ],
         dependencies=dependencies,
+        middleware=[RequestIds],
         exception_handlers=problems.handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
 import os
+import shutil
 import sys
 from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange.observability import log_config
 from exchange.settings import Settings, settings_from_env
 
 
@@ -35,6 +38,7 @@ def serve(settings: Settings, workers: int = 1) -> None:
     from exchange.app import create_app
 
     options: dict[str, Any] = {"host": settings.host, "port": settings.port, "timeout_graceful_shutdown": 30}
+    options["log_config"] = log_config(settings.log_format)
     if workers <= 1 and settings.role != "serve":
         uvicorn.run(create_app(settings), log_level="info", **options)
         return
@@ -49,6 +53,11 @@ def serve(settings: Settings, workers: int = 1) -> None:
         if value is not None:
             os.environ[f"ENCORE_{field.name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     os.environ["ENCORE_ROLE"] = "serve"
+    # /metrics sums every worker process's figures from files here (prometheus_client multiprocess).
+    metrics_dir = settings.data_dir / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
     uvicorn.run("exchange.app:create_app", factory=True, workers=workers, log_level="info", **options)
 
 
@@ -215,8 +224,10 @@ def main(argv: list[str] | None = None) -> None:
 
         baskets_eval.main(args)
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(args)
+    if args.command == "demo":  # a person reads the demo's output in a terminal
+        settings = msgspec.structs.replace(settings, log_format="text")
+    logging.config.dictConfig(log_config(settings.log_format))
     if args.command == "serve":
         serve(settings, args.workers)
     elif args.command == "worker":

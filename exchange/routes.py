@@ -10,20 +10,23 @@ import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange.core.db import utcnow
 from exchange.core.errors import ForbiddenError, InvalidInputError, NotFoundError
 from exchange.decisions.schemas import DecisionOut
 from exchange.decisions.service import decide, decision_record, recorded_decision
 from exchange.ledger.service import trial_balance
 from exchange.matching.history import HistoryReport, import_history
+from exchange.models import IndexState
+from exchange.observability import metrics_text
 from exchange.reports import PayoutReport, payout_csv, payout_report
 from exchange.runtime import Runtime
 from exchange.settings import Settings
 from exchange.tracking import accept as one_click
 from exchange.tracking import service as tracking
-from partners.models import Partner
+from partners.models import CatalogJob, Partner
 from partners.schemas import ConversionOut, ReversalOut
 from publishers import shopify
 from publishers.models import Store
@@ -255,6 +258,26 @@ async def healthz(runtime: Runtime) -> dict[str, object]:
     return {"status": "ok", "index_version": runtime.index.version, "searchable_products": runtime.index.size}
 
 
+@get("/metrics", summary="Prometheus metrics", tags=["ops"], include_in_schema=False)
+async def metrics(runtime: Runtime) -> Response[bytes]:
+    """Decisions (latency histogram, fill), clicks and conversions by outcome, spend, index version
+    and products and when it was loaded, finished ingestion jobs."""
+    lines = []
+    async with runtime.sessions() as session:  # shared state, the same from every worker
+        jobs = await session.execute(select(CatalogJob.status, func.count()).group_by(CatalogJob.status))
+        lines += ["# HELP encore_catalog_jobs Catalog jobs by status", "# TYPE encore_catalog_jobs gauge"]
+        lines += [f'encore_catalog_jobs{{status="{status}"}} {count}' for status, count in jobs]
+        state = await session.get(IndexState, runtime.settings.encoder)
+    if state is not None:
+        age = (utcnow() - state.published_at).total_seconds()
+        lines += ["# HELP encore_index_published_age_seconds Age of the newest published index version"]
+        lines += ["# TYPE encore_index_published_age_seconds gauge", f"encore_index_published_age_seconds {age:.1f}"]
+        lines += ["# HELP encore_index_published_version Newest published index version"]
+        lines += ["# TYPE encore_index_published_version gauge", f"encore_index_published_version {state.version}"]
+    body = metrics_text() + ("\n".join(lines) + "\n").encode()
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
 @get("/readyz", summary="Ready: database, Redis and index reachable", tags=["ops"])
 async def readyz(runtime: Runtime) -> Response[dict[str, object]]:
     """200 when this worker can answer orders: the database and Redis answer, and it serves an
@@ -305,4 +328,5 @@ route_handlers = [
     ledger_balance,
     healthz,
     readyz,
+    metrics,
 ]

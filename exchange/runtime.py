@@ -26,6 +26,7 @@ from exchange.matching.catalog import CatalogTable
 from exchange.matching.history import load_learning
 from exchange.matching.learning import Learner
 from exchange.migrate import upgrade
+from exchange.observability import index_served
 from exchange.settings import Settings
 from exchange.tracking.ivt import TrafficRules
 from partners.ingest import run_job
@@ -89,6 +90,7 @@ class Runtime:
         version = await self.writer.apply(ids, vectors, np.asarray(remove, dtype=np.int64))
         async with self.sessions() as session:  # the rows are committed before they are indexed
             await self.catalog.refresh(session, ids.tolist(), remove)
+        index_served(version, self.index.size)
         return version
 
     def spawn(self, job: Any) -> None:
@@ -135,6 +137,7 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
             await runtime.catalog.load(session)
     runtime.learner = await load_learning(sessions, runtime.catalog)
     await _seed_spend(runtime)
+    index_served(runtime.index.version, runtime.index.size)
     return runtime
 
 
@@ -156,6 +159,7 @@ async def _open_serving(
         await runtime.catalog.load(session)
     runtime.learner = await load_learning(sessions, runtime.catalog)
     await _seed_spend(runtime)
+    index_served(runtime.index.version, runtime.index.size)
     runtime.spawn(follow_index(runtime))
     return runtime
 

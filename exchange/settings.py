@@ -36,6 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Topology (docs/deploy.md): "all" is one process doing everything (the embedded default);
     # "serve" workers answer requests and follow the index the one "worker" process builds.
     role: str = "all"
+    log_format: str = "json"  # json (one object per line, with the request id) or text (`encore demo` uses text)
     index_poll_s: float = 2.0  # how often a serving worker looks for a newer published index
     min_payout: str = "50"  # in major units of the store's currency ("50" is 50.00 USD): less carries over
     candidates: int = 200  # products retrieved from the index per line item

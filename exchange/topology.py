@@ -29,6 +29,7 @@ from exchange.core.db import utcnow
 from exchange.core.errors import EncoreError
 from exchange.ledger.periods import CLOSE_GRACE, bounds, close_period
 from exchange.models import IndexState
+from exchange.observability import index_served
 from exchange.runtime import Runtime, open_runtime
 from exchange.settings import Settings
 from partners.ingest import run_job
@@ -100,6 +101,7 @@ async def _swap_in(runtime: Runtime, version: int, since: dt.datetime) -> dt.dat
             session, [pid for pid, active in changed if active], [p for p, a in changed if not a]
         )
     runtime.writer.index = index
+    index_served(version, index.size)
     log.info("serving index v%d (%d products)", version, index.size)
     return checked - dt.timedelta(seconds=5)  # overlap: a row committed late is refreshed twice, never missed
 

@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange.core.db import utcnow
+from exchange.observability import JOBS
 from partners.feeds import FeedFormat, FeedFormatError, FeedProduct, FeedRow, iter_feed, open_feed
 from partners.models import CatalogJob, Product
 from partners.service import ProductIndexer, embed_text
@@ -159,6 +160,7 @@ async def run_job(
             report.close()
         job.finished_at = utcnow()
         await session.commit()
+        JOBS.labels(status=job.status).inc()
         return job
 
 

@@ -145,6 +145,9 @@ def test_two_workers_and_a_background_worker_lose_nothing_when_one_is_killed(top
     assert sum(counts.values()) == 150  # nothing lost, nothing billed twice
     balance = httpx.get(f"{topology.url}/v1/ledger/trial-balance", headers=operator).json()
     assert balance == {"USD": 0}
+    # Whichever worker answers the scrape reports every worker's figures (multiprocess metrics).
+    metrics = httpx.get(f"{topology.url}/metrics").text
+    assert 'encore_conversions_total{outcome="billed"}' in metrics and "encore_index_published_version" in metrics
 
 
 async def _post_sales_killing_a_worker(

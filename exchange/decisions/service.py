@@ -22,6 +22,7 @@ from exchange.matching.catalog import ProductInfo
 from exchange.matching.controls import Blocks, targets
 from exchange.matching.learning import PAIR_EVIDENCE, Context, position_factor, prior_strength
 from exchange.models import Decision, Dismissal, Offer, ViewableImpression
+from exchange.observability import DECISION_SECONDS, DECISIONS
 from exchange.runtime import Runtime
 from exchange.tracking.links import LinkClaims, sign_link
 from partners.models import Campaign, Partner, Product
@@ -41,6 +42,11 @@ async def decide(
 ) -> DecisionOut:
     """The offers for a confirmed order; the same order asked again gets the same answer. `verified`:
     reported with the store's secret key, not only by a browser holding its public key."""
+    with DECISION_SECONDS.time():
+        return await _decide(runtime, session, store, order, verified)
+
+
+async def _decide(runtime: Runtime, session: AsyncSession, store: Store, order: OrderIn, verified: bool) -> DecisionOut:
     order = checked_order(order, from_server=verified)
     digest = order_digest(order)
     shopper = msgspec.to_builtins(order.shopper) if order.shopper is not None else None
@@ -74,6 +80,7 @@ async def decide(
     await session.commit()
     for entry, _ in outcome.winners:
         runtime.learner.feedback.shown(entry.context, entry.candidate.product.id)
+    DECISIONS.labels(filled="true" if out.offers else "false").inc()
     return out
 
 

@@ -25,6 +25,7 @@ from exchange.core.idempotency import Remember, once
 from exchange.core.keys import hmac_hex, keys_equal
 from exchange.ledger.service import post_billable, post_reversal
 from exchange.models import Click, Conversion, Decision, Dismissal, Offer, PartnerOrder, Reversal, ViewableImpression
+from exchange.observability import CLICKS, CONVERSIONS, SPEND
 from exchange.runtime import Runtime
 from exchange.tracking.ivt import INVALID
 from exchange.tracking.links import LinkKind, verify_link
@@ -77,6 +78,7 @@ async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: Link
         click.not_billed_reason = "" if click.billed else "budget_exhausted"
     session.add(click)
     await commit_or_refund(runtime, session, offer, day, click.billed)
+    CLICKS.labels(outcome="billed" if click.billed else click.not_billed_reason).inc()
     if first:
         runtime.learner.feedback.engaged(offer.context, offer.product_id)
     return with_click_id(product.link, click.id)
@@ -160,6 +162,7 @@ async def charge(runtime: Runtime, session: AsyncSession, offer: Offer, event_re
     except BaseException:
         await runtime.counters.refund(campaign.id, day, offer.price_minor)  # nothing was posted
         raise
+    SPEND.labels(currency=offer.currency).inc(offer.price_minor)
     return True
 
 
@@ -249,6 +252,7 @@ async def _convert(
         currency=offer.currency,
     )
     await remember(answer)
+    CONVERSIONS.labels(outcome="billed" if conversion.billed else conversion.not_billed_reason).inc()
     try:
         await commit_or_refund(runtime, session, offer, day, conversion.billed)
     except IntegrityError as exc:  # the transaction id was recorded before idempotency keys existed
