@@ -3,6 +3,10 @@
 Builds a partner network through the partner API (as `encore bench catalog` does), serves it with
 `encore serve` in its own process, then offers POST /v1/orders at fixed rates, one step each.
 
+`--workers 1,2,4` also measures the production topology (`encore serve --workers N` with `encore
+worker`, PostgreSQL and Redis) for each N, under "workers": capacity_per_s, max_served_per_s (the
+highest achieved rate with at most 1% errors), client p50/p99 there, and the steps.
+
 Writes bench/results/decide.json with: catalog_products, rate_per_s, reported_step_rate,
 server_p50_ms, server_p99_ms (from the Server-Timing header; null without it), client_p50_ms,
 client_p99_ms (send to full response), errors, capacity_per_s (highest offered rate served in full
@@ -117,7 +121,8 @@ async def _build(settings: Settings, network: list[Any]) -> str:
     return secret_key  # leaving the client closed the runtime, which saved the index to data_dir
 
 
-def _start_server(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def _start_server(settings: Settings, log: Path, workers: int = 0) -> list[subprocess.Popen[bytes]]:
+    """`encore serve` as one process (workers=0), or `encore worker` plus `encore serve --workers N`."""
     env = os.environ | {
         "ENCORE_DATA_DIR": str(settings.data_dir),
         "ENCORE_DATABASE_URL": settings.database_url,
@@ -130,23 +135,33 @@ def _start_server(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         "ENCORE_MODELS_DIR": str(MODELS),
         "HF_HUB_OFFLINE": "1",
     }
-    command = [sys.executable, "-m", "exchange.cli", "serve", "--host", settings.host, "--port", str(settings.port)]
+    cli = [sys.executable, "-m", "exchange.cli"]
+    command = [*cli, "serve", "--host", settings.host, "--port", str(settings.port)]
+    processes = []
     with log.open("wb") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603 (our own CLI)
+        if workers:
+            background = subprocess.Popen([*cli, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+            processes.append(background)
+            command += ["--workers", str(workers)]
+        processes.append(subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT))  # noqa: S603
+    return processes
 
 
 def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-4000:]
 
 
-async def _wait_healthy(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> dict[str, Any]:
+async def _wait_healthy(client: httpx.AsyncClient, servers: list[subprocess.Popen[bytes]]) -> dict[str, Any]:
+    """Ready and serving the catalog; with several workers, on a few answers in a row (any worker)."""
     deadline = time.monotonic() + SERVER_START_S
+    good = 0
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with {server.returncode}")
+        if any(server.poll() is not None for server in servers):
+            raise SystemExit("a server process exited")
         try:
-            r = await client.get("/healthz")
-            if r.status_code == 200:
+            r = await client.get("/healthz", headers={"Connection": "close"})
+            good = good + 1 if r.status_code == 200 and r.json()["searchable_products"] > 0 else 0
+            if good >= 8:
                 health: dict[str, Any] = r.json()
                 return health
         except httpx.TransportError:
@@ -283,6 +298,12 @@ def _summary(result: dict[str, Any]) -> None:
     if not result["server_timing_header"]:
         print("(no Server-Timing header in the answers: server figures are null)")
     print(f"capacity: {result['capacity_per_s']}/s with client p99 <= {CAPACITY_P99_MS:g} ms")
+    for shape in result.get("workers", []):
+        print(
+            f"serve --workers {shape['workers']} + worker: capacity {shape['capacity_per_s']}/s, served up to "
+            f"{shape['max_served_per_s']}/s (client p50 {shape['client_p50_ms_at_max']} ms, "
+            f"p99 {shape['client_p99_ms_at_max']} ms)"
+        )
 
 
 def _result(steps: list[dict[str, Any]], products: int, settings: Settings) -> dict[str, Any]:
@@ -305,7 +326,13 @@ def _result(steps: list[dict[str, Any]], products: int, settings: Settings) -> d
 
 
 async def run(
-    products: int, brands: int, database_url: str, redis_url: str, rates: list[int], seconds: float
+    products: int,
+    brands: int,
+    database_url: str,
+    redis_url: str,
+    rates: list[int],
+    seconds: float,
+    workers: list[int],
 ) -> dict[str, Any]:
     if not rates:
         raise SystemExit("--rates needs at least one rate")
@@ -332,31 +359,82 @@ async def run(
         print("uploading the catalog through the partner API...", flush=True)
         store_key = await _build(settings, network)
         del network  # the server needs the memory more than we do
-        log = Path(tmp) / "server.log"
-        print(f"starting `encore serve` on {settings.public_url}...", flush=True)
-        server = _start_server(settings, log)
-        try:
-            async with httpx.AsyncClient(base_url=settings.public_url, timeout=5) as probe:
-                health = await _wait_healthy(probe, server)
-            print(f"  serving {health['searchable_products']:,} searchable products", flush=True)
-            steps = await _load(settings.public_url, store_key, items, rates, seconds)
-            if any(kind.startswith("5") for step in steps for kind in step["error_kinds"]):
-                print(f"the server's log ends:\n{_tail(log)}", flush=True)
-        except SystemExit:  # the server's own account of why it could not start or answer
+        steps = await _measure(settings, store_key, items, rates, seconds, Path(tmp), 0)
+        result = _result(steps, catalog_products, settings)
+        if workers:
+            result["workers"] = []
+        for n in workers:
+            worker_steps = await _measure(settings, store_key, items, rates, seconds, Path(tmp), n)
+            result["workers"].append(_scaling(n, worker_steps))
+    return result
+
+
+def _scaling(workers: int, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """One topology's figures: capacity (client p99 within budget), and the most it served in full."""
+    served = [s for s in steps if s["errors"] <= 0.01 * max(1, s["requests"])]
+    best = max(served, key=lambda s: s["achieved_per_s"], default=None)
+    return {
+        "workers": workers,
+        "capacity_per_s": max((s["offered_per_s"] for s in steps if _sustained(s)), default=0),
+        "max_served_per_s": best["achieved_per_s"] if best else 0,
+        "client_p50_ms_at_max": best["client_p50_ms"] if best else None,
+        "client_p99_ms_at_max": best["client_p99_ms"] if best else None,
+        "steps": steps,
+    }
+
+
+async def _measure(
+    settings: Settings,
+    store_key: str,
+    items: list[dict[str, Any]],
+    rates: list[int],
+    seconds: float,
+    tmp: Path,
+    workers: int,
+) -> list[dict[str, Any]]:
+    log = tmp / f"server-{workers}.log"
+    shape = f"`encore serve --workers {workers}` and `encore worker`" if workers else "`encore serve`"
+    print(f"starting {shape} on {settings.public_url}...", flush=True)
+    servers = _start_server(settings, log, workers)
+    try:
+        async with httpx.AsyncClient(base_url=settings.public_url, timeout=5) as probe:
+            health = await _wait_healthy(probe, servers)
+        print(f"  serving {health['searchable_products']:,} searchable products", flush=True)
+        steps = await _load(settings.public_url, store_key, items, rates, seconds)
+        if any(kind.startswith("5") for step in steps for kind in step["error_kinds"]):
             print(f"the server's log ends:\n{_tail(log)}", flush=True)
-            raise
-        finally:
+    except SystemExit:  # the server's own account of why it could not start or answer
+        print(f"the server's log ends:\n{_tail(log)}", flush=True)
+        raise
+    finally:
+        for server in reversed(servers):
             server.terminate()
             try:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-    return _result(steps, catalog_products, settings)
+    return steps
 
 
-def main(products: int, brands: int, database_url: str, redis_url: str, rates: list[int], seconds: float) -> None:
-    result = asyncio.run(run(products, brands, database_url, redis_url, rates, seconds))
+def main(
+    products: int,
+    brands: int,
+    database_url: str,
+    redis_url: str,
+    rates: list[int],
+    seconds: float,
+    workers: list[int] | None = None,
+) -> None:
+    if workers and not (database_url.startswith("postgresql") and redis_url):
+        raise SystemExit(
+            "--workers runs the production topology: pass --database-url postgresql+asyncpg://... --redis-url"
+        )
+    if workers and database_url.startswith("postgresql"):
+        from bench.ledger import _fresh_database
+
+        asyncio.run(_fresh_database(database_url))
+    result = asyncio.run(run(products, brands, database_url, redis_url, rates, seconds, workers or []))
     _summary(result)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "decide.json"

@@ -119,7 +119,8 @@ def _bench(args: argparse.Namespace) -> None:
         from bench import decide as decide_bench
 
         rates = [int(rate) for rate in args.rates.split(",") if rate.strip()]
-        decide_bench.main(args.products, args.brands, args.database_url, args.redis_url, rates, args.seconds)
+        workers = [int(n) for n in args.workers.split(",") if n.strip()]
+        decide_bench.main(args.products, args.brands, args.database_url, args.redis_url, rates, args.seconds, workers)
         return
     from bench import catalog as catalog_bench
 
@@ -196,6 +197,9 @@ def main(argv: list[str] | None = None) -> None:
     decide.add_argument("--redis-url", default="", help="default: in-process counters")
     decide.add_argument("--rates", default="100,250,500,750,1000", help="offered decisions/s, one step each")
     decide.add_argument("--seconds", type=float, default=20.0, help="length of each rate step")
+    decide.add_argument(
+        "--workers", default="", help="also measure `serve --workers N` + `worker` for each N, e.g. 1,2,4 (PostgreSQL)"
+    )
     ledger_bench = bench_sub.add_parser("ledger", help="billing once under concurrent retries; reports at 10M entries")
     ledger_bench.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/encore_bench")
     ledger_bench.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")

@@ -33,6 +33,8 @@ pytestmark = pytest.mark.skipif(
     not (PG_URL and REDIS_URL), reason="needs ENCORE_TEST_DATABASE_URL and ENCORE_TEST_REDIS_URL (.ci/run sets them)"
 )
 ADMIN = "adm_topology"
+SERVE_ARGS = ["serve", "--workers", "2"]  # docker/compose.yaml runs these same commands
+WORKER_ARGS = ["worker"]
 
 
 class Topology:
@@ -79,9 +81,9 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
     }
     logs = tmp_path / "worker.log", tmp_path / "serve.log"
     cli = [sys.executable, "-m", "exchange.cli"]
-    worker = subprocess.Popen([*cli, "worker"], env=env, stdout=logs[0].open("wb"), stderr=subprocess.STDOUT)  # noqa: S603
+    worker = subprocess.Popen([*cli, *WORKER_ARGS], env=env, stdout=logs[0].open("wb"), stderr=subprocess.STDOUT)  # noqa: S603
     serve = subprocess.Popen(  # noqa: S603 (our own CLI)
-        [*cli, "serve", "--workers", "2"], env=env, stdout=logs[1].open("wb"), stderr=subprocess.STDOUT
+        [*cli, *SERVE_ARGS], env=env, stdout=logs[1].open("wb"), stderr=subprocess.STDOUT
     )
     try:
         _wait_ready(url, serve, logs[1])
@@ -107,7 +109,7 @@ def test_two_workers_and_a_background_worker_lose_nothing_when_one_is_killed(top
             r = client.post("/v1/catalog", content=jsonl(rows), headers=key)
             assert r.status_code == 200 and r.json()["accepted"] == len(rows), r.text
             campaign = {"name": "cpa", "pricing": "cpa", "currency": "USD", "max_bid_minor": 500}
-            campaign |= {"daily_budget_minor": 10**9, "total_budget_minor": 10**9}
+            campaign |= {"daily_budget_minor": 10**9, "total_budget_minor": 10**9, "frequency_cap": 2}
             assert client.post("/v1/campaigns", json=campaign, headers=key).status_code == 201
         store = client.post("/v1/stores", json={"name": "Shop", "brand": "Shop"}, headers=operator).json()
         store_key = {"Authorization": f"Bearer {store['secret_key']}"}
@@ -116,6 +118,14 @@ def test_two_workers_and_a_background_worker_lose_nothing_when_one_is_killed(top
             with httpx.Client(base_url=topology.url, timeout=60) as fresh:
                 r = fresh.post("/v1/orders", json=order_body(f"warm-{n}", "Men's Road Running Shoe"), headers=store_key)
                 assert r.status_code == 200 and r.json()["offers"], r.text
+        # A frequency cap of 2 offers per shopper a day holds whichever worker answers (Redis).
+        capped = []
+        for n in range(6):
+            with httpx.Client(base_url=topology.url, timeout=60) as fresh:
+                body = order_body(f"cap-{n}", "Men's Road Running Shoe", shopper_key="same-shopper")
+                capped += fresh.post("/v1/orders", json=body, headers=store_key).json()["offers"]
+        by_partner = [o["partner"]["id"] for o in capped]
+        assert by_partner.count(runner["id"]) == 2 and by_partner.count(brewer["id"]) <= 2, by_partner
         offer = client.post("/v1/orders", json=order_body("o-1", "Men's Road Running Shoe"), headers=store_key)
         offer_json = offer.json()["offers"][0]
         client.post(httpx.URL(offer_json["impression_url"]).path)
