@@ -28,6 +28,7 @@ from embeddings.index import VectorIndex
 from exchange.core.db import utcnow
 from exchange.core.errors import EncoreError
 from exchange.ledger.periods import CLOSE_GRACE, bounds, close_period
+from exchange.matching.history import load_learning
 from exchange.models import IndexState
 from exchange.observability import index_served
 from exchange.runtime import Runtime, open_runtime
@@ -37,6 +38,7 @@ from partners.models import CatalogJob, Product
 
 log = logging.getLogger("encore.topology")
 KEEP_PUBLISHED = 3  # versions kept on disk, so a worker loading one never sees it deleted
+LEARNING_REFRESH_S = 300.0  # a serving worker relearns from every worker's events this often
 JOB_WAIT_S = 1800.0  # how long a serving worker's synchronous upload waits for the background worker
 
 
@@ -76,13 +78,20 @@ async def published_version(runtime: Runtime) -> int:
 
 
 async def follow_index(runtime: Runtime) -> None:
-    """A serving worker's loop: swap in each newly published index version."""
+    """A serving worker's loop: swap in each newly published index version, and every few minutes
+    relearn from the database what the other workers saw (impressions, clicks, dismissals, order
+    histories imported through them)."""
     since = utcnow() - dt.timedelta(seconds=5)
+    loop = asyncio.get_running_loop()
+    relearn_at = loop.time() + LEARNING_REFRESH_S
     while True:
         try:
             version = await published_version(runtime)
             if version > runtime.index.version:
                 since = await _swap_in(runtime, version, since)
+            if loop.time() >= relearn_at:
+                runtime.learner = await load_learning(runtime.sessions, runtime.catalog)
+                relearn_at = loop.time() + LEARNING_REFRESH_S
         except Exception:
             log.exception("following the published index failed; retrying in %.0f s", runtime.settings.index_poll_s)
         await asyncio.sleep(runtime.settings.index_poll_s)

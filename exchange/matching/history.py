@@ -15,6 +15,7 @@ from exchange.core.errors import InvalidInputError
 from exchange.matching.catalog import CatalogTable
 from exchange.matching.learning import Learner
 from exchange.models import Click, Dismissal, Offer, PurchaseHistory
+from exchange.tracking.ivt import INVALID
 from partners.models import Product
 
 log = logging.getLogger("encore.learning")
@@ -146,7 +147,7 @@ async def load_learning(sessions: async_sessionmaker[Any], catalog: CatalogTable
         engaged = (
             select(Offer.context, Offer.product_id, func.count(func.distinct(Click.offer_id)))
             .join(Click, Click.offer_id == Offer.id)
-            .where(Click.not_billed_reason != "bot_user_agent")
+            .where(Click.not_billed_reason.not_in(INVALID))  # invalid traffic teaches nothing
             .group_by(Offer.context, Offer.product_id)
         )
         for context, pid, count in await session.execute(engaged):
