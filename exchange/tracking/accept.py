@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
+import logging
 import time
 from typing import Any, Literal
 
@@ -28,6 +30,7 @@ from exchange.tracking.service import charge, commit_or_refund, today
 from partners.models import Campaign, Partner, Product
 from publishers.models import Order, Store
 
+log = logging.getLogger("encore")
 SEND_ATTEMPTS = 3
 SEND_TIMEOUT_S = 4.0
 # A order still 'sending' after this long was left by a request that died; the next accept resends it
@@ -109,7 +112,13 @@ async def accept(runtime: Runtime, session: AsyncSession, token: str, user_agent
         raise _declined(placed, partner)
     if not owned and not await _take_over(session, placed):
         return AcceptOut("pending", placed.id, "", f"Placing your order with {partner.name}...")
-    sent = await send_order(runtime.http, partner.order_url, partner.signing_secret, placed.id, placed.request.encode())
+    refused = await unsafe_target(partner.order_url, allow_loopback=runtime.settings.role == "all")
+    if refused:
+        log.warning("partner %s: one-click order not sent: %s", partner.id, refused)
+        sent = Sent("declined", detail=refused)
+    else:
+        body = placed.request.encode()
+        sent = await send_order(runtime.http, partner.order_url, partner.signing_secret, placed.id, body)
     placed.status, placed.partner_order_ref, placed.detail = sent.status, sent.partner_order_ref, sent.detail[:300]
     placed.updated_at = utcnow()
     if sent.status == "declined":
@@ -209,6 +218,25 @@ def _declined(placed: PartnerOrder, partner: Partner) -> UnprocessableError:
         f"{partner.name} could not take this order: {placed.detail or 'no reason given'}",
         fix="nothing was ordered or charged; the shopper can choose another offer",
     )
+
+
+async def unsafe_target(url: str, *, allow_loopback: bool) -> str:
+    """Why the exchange must not call `url`, or "". A partner sets its own order_url, so it must not
+    point the exchange at its private network (cloud metadata, databases, admin ports). Loopback is
+    allowed only to a single-process exchange (development and the demo). The name is checked when
+    the order is sent, as it resolves then."""
+    host = httpx.URL(url).host
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError:
+        return f"{host} does not resolve"
+    for address in {str(info[4][0]) for info in infos}:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if ip.is_loopback and allow_loopback:
+            continue
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+            return f"{host} resolves to a private address ({ip}); order_url must be reachable on the internet"
+    return ""
 
 
 async def send_order(client: httpx.AsyncClient, url: str, secret: str, key: str, body: bytes) -> Sent:

@@ -138,6 +138,16 @@ async def test_offers_of_partners_without_an_order_endpoint_are_click_through(ap
     assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
 
 
+async def test_an_order_url_on_a_private_network_is_never_called(api: Api) -> None:
+    runner, store = await runner_network(api, None)
+    inside = {"order_url": "https://10.0.0.7/admin/orders"}  # e.g. a service behind the exchange's firewall
+    assert (await api.client.patch("/v1/partner", json=inside, headers=bearer(runner["secret_key"]))).is_success
+    offer = (await api.order(store, order_body("2050", *SHOE_ORDER, shopper=SHOPPER))).json()["offers"][0]
+    r = await accept(api, offer)
+    assert r.status_code == 422 and "private address" in r.json()["detail"]
+    assert [(o["status"], o["billed"]) for o in await ledger_refs(api, runner)] == [("declined", False)]
+
+
 async def test_a_time_limited_offer_carries_its_end_and_cannot_be_taken_after(api: Api, shop: PartnerShop) -> None:
     ends = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
     _, store = await runner_network(api, shop, ends_at=ends.isoformat())
