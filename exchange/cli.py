@@ -9,6 +9,8 @@ import logging.config
 import os
 import shutil
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -53,8 +55,9 @@ def serve(settings: Settings, workers: int = 1) -> None:
         if value is not None:
             os.environ[f"ENCORE_{field.name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     os.environ["ENCORE_ROLE"] = "serve"
-    # /metrics sums every worker process's figures from files here (prometheus_client multiprocess).
-    metrics_dir = settings.data_dir / "metrics"
+    # /metrics sums every worker process's figures from files here (prometheus_client multiprocess):
+    # local to this host or container, never on the shared data volume.
+    metrics_dir = Path(tempfile.gettempdir()) / f"encore-metrics-{settings.port}"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())

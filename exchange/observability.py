@@ -11,6 +11,7 @@ import logging
 import os
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -30,11 +31,28 @@ CLICKS = Counter("encore_clicks_total", "Clicks and accepts by outcome (billed, 
 CONVERSIONS = Counter("encore_conversions_total", "Conversion postbacks by outcome", ["outcome"])
 SPEND = Counter("encore_spend_minor_total", "Billed to partners, in minor units", ["currency"])
 JOBS = Counter("encore_ingestion_jobs_total", "Catalog jobs finished, by status", ["status"])
-INDEX_VERSION = Gauge("encore_index_version", "Index version served", multiprocess_mode="min")
-INDEX_PRODUCTS = Gauge("encore_index_products", "Products in the served index", multiprocess_mode="min")
+# The lowest over live workers: the version every worker serves at least.
+INDEX_VERSION = Gauge("encore_index_version", "Index version served", multiprocess_mode="livemin")
+INDEX_PRODUCTS = Gauge("encore_index_products", "Products in the served index", multiprocess_mode="livemin")
 INDEX_SWAPPED = Gauge(
-    "encore_index_loaded_timestamp_seconds", "When the served index was built or loaded", multiprocess_mode="min"
+    "encore_index_loaded_timestamp_seconds", "When the served index was built or loaded", multiprocess_mode="livemin"
 )
+
+
+def forget_dead_processes() -> None:
+    """Drop the live gauges of worker processes that died (uvicorn replaces a killed worker, and the
+    replacement cleans up after it as it starts)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[-1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            prometheus_multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+        except PermissionError:
+            pass
 
 
 def index_served(version: int, products: int) -> None:

@@ -26,7 +26,7 @@ from exchange.matching.catalog import CatalogTable
 from exchange.matching.history import load_learning
 from exchange.matching.learning import Learner
 from exchange.migrate import upgrade
-from exchange.observability import index_served
+from exchange.observability import forget_dead_processes, index_served
 from exchange.settings import Settings
 from exchange.tracking.ivt import TrafficRules
 from partners.ingest import run_job
@@ -123,11 +123,13 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
     sessions = make_sessionmaker(engine)
     if settings.role == "serve":
         return await _open_serving(settings, engine, sessions, counters, model)
-    await _fail_interrupted_jobs(sessions)
+    await _recover_jobs(sessions, settings)
     index = VectorIndex.load(settings.index_dir, model.dim)
     if index is None or index.size != await _live_products(sessions):
         index = None  # rebuilt below from the catalog
-    writer = IndexWriter(index or VectorIndex(model.dim), settings.index_dir)
+    # A rebuilt index continues the version numbers already published, so serving workers take it.
+    floor = await _published(sessions, settings.encoder) if settings.role == "worker" else 0
+    writer = IndexWriter(index or VectorIndex(model.dim, version=floor), settings.index_dir)
     writer.start()
     runtime = Runtime(settings, engine, sessions, counters, model, writer, traffic=TrafficRules.load(settings))
     if index is None:
@@ -148,6 +150,8 @@ async def _open_serving(
     publishes), the catalog, learning; then it follows every newly published version."""
     from exchange.topology import follow_index, published_dir, published_version
 
+    since = dt.datetime.now(dt.UTC)  # products changed from here on are refreshed by follow_index
+    forget_dead_processes()
     writer = IndexWriter(VectorIndex(model.dim), settings.index_dir)  # never started: not the writer here
     runtime = Runtime(settings, engine, sessions, counters, model, writer, traffic=TrafficRules.load(settings))
     version = await published_version(runtime)
@@ -160,7 +164,7 @@ async def _open_serving(
     runtime.learner = await load_learning(sessions, runtime.catalog)
     await _seed_spend(runtime)
     index_served(runtime.index.version, runtime.index.size)
-    runtime.spawn(follow_index(runtime))
+    runtime.spawn(follow_index(runtime, since))
     return runtime
 
 
@@ -185,14 +189,33 @@ async def _reindex(runtime: Runtime) -> None:
         await runtime.writer.save()
 
 
-async def _fail_interrupted_jobs(sessions: async_sessionmaker[Any]) -> None:
+async def _recover_jobs(sessions: async_sessionmaker[Any], settings: Settings) -> None:
+    """Jobs a previous run of this process left unfinished. One process ("all") ran them in memory:
+    they failed. The background worker takes them from the queue: queued ones wait for it, and a
+    running one whose feed is still stored runs again (its rows are upserted, so a second pass
+    changes nothing it already did)."""
     async with sessions() as session:
-        await session.execute(
-            update(CatalogJob)
-            .where(CatalogJob.status.in_(("queued", "running")))
-            .values(status="failed", error="interrupted by a restart; upload the feed again")
-        )
+        if settings.role != "worker":
+            await session.execute(
+                update(CatalogJob)
+                .where(CatalogJob.status.in_(("queued", "running")))
+                .values(status="failed", error="interrupted by a restart; upload the feed again")
+            )
+        else:
+            running = (await session.scalars(select(CatalogJob).where(CatalogJob.status == "running"))).all()
+            for job in running:
+                stored = (settings.data_dir / "uploads" / f"{job.id}.feed").exists()
+                job.status = "queued" if stored else "failed"
+                job.error = "" if stored else "interrupted by a restart; upload the feed again"
         await session.commit()
+
+
+async def _published(sessions: async_sessionmaker[Any], encoder: str) -> int:
+    from exchange.models import IndexState
+
+    async with sessions() as session:
+        state = await session.get(IndexState, encoder)
+        return state.version if state is not None else 0
 
 
 async def _seed_spend(runtime: Runtime) -> None:

@@ -32,7 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ivt_datacenter_file: Path | None = None  # data-centre IP ranges: CIDRs, or AWS/GCP/Azure JSON
     click_flood_per_hour: int = 20  # clicks per shopper key, and per IP, before the rest are a flood
     require_impression: bool = True  # a click needs the offer's on-screen beacon before it
-    trust_forwarded_for: bool = False  # behind a proxy: the client IP is X-Forwarded-For's first entry
+    trust_forwarded_for: bool = False  # behind a proxy: the client IP is X-Forwarded-For's last entry (the proxy's)
     # Topology (docs/deploy.md): "all" is one process doing everything (the embedded default);
     # "serve" workers answer requests and follow the index the one "worker" process builds.
     role: str = "all"

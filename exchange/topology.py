@@ -50,11 +50,15 @@ async def publish(runtime: Runtime) -> int:
     """Write the live index as a new published version (if it is not already) and announce it."""
     index = runtime.index
     version, directory = index.version, published_dir(runtime.settings, index.version)
-    if not (directory / "manifest.json").exists():
-        tmp = directory.with_name(f".{directory.name}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        await asyncio.to_thread(index.save, tmp)
-        tmp.rename(directory)  # readers see a whole version or none
+    announced = await published_version(runtime)
+    if version <= announced:
+        return announced
+    # A directory for a version never announced is a crash's leftover: write it afresh.
+    shutil.rmtree(directory, ignore_errors=True)
+    tmp = directory.with_name(f".{directory.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    await asyncio.to_thread(index.save, tmp)
+    tmp.rename(directory)  # readers see a whole version or none
     async with runtime.sessions() as session:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         values = {"encoder": runtime.settings.encoder, "version": version, "size": index.size, "published_at": utcnow()}
@@ -77,11 +81,11 @@ async def published_version(runtime: Runtime) -> int:
         return state.version if state is not None else 0
 
 
-async def follow_index(runtime: Runtime) -> None:
+async def follow_index(runtime: Runtime, since: dt.datetime) -> None:
     """A serving worker's loop: swap in each newly published index version, and every few minutes
     relearn from the database what the other workers saw (impressions, clicks, dismissals, order
-    histories imported through them)."""
-    since = utcnow() - dt.timedelta(seconds=5)
+    histories imported through them). `since`: when this worker began loading its catalog."""
+    since -= dt.timedelta(seconds=5)
     loop = asyncio.get_running_loop()
     relearn_at = loop.time() + LEARNING_REFRESH_S
     while True:
@@ -179,6 +183,7 @@ async def _close_last_month(runtime: Runtime) -> None:
 
 async def background_worker(settings: Settings) -> None:
     """`encore worker`: run until SIGTERM or SIGINT, finishing the job in hand first."""
+    since = utcnow()  # before start-up: products retired while it loads still leave the index
     runtime = await open_runtime(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -186,7 +191,7 @@ async def background_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await publish(runtime)
     log.info("background worker up: index v%d published, waiting for jobs", runtime.index.version)
-    since, next_close = utcnow(), 0.0
+    next_close = 0.0
     try:
         while not stop.is_set():
             job = await _claim_job(runtime)

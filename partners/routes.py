@@ -14,6 +14,7 @@ from litestar.params import Parameter
 from litestar.response import File
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from exchange.core.db import new_id
 from exchange.core.errors import InvalidInputError, NotFoundError
 from partners import service
 from partners.feeds import FeedFormat, FeedFormatError, RowError, detect_format, sniff
@@ -96,8 +97,10 @@ async def _store_upload(
     except FeedFormatError as exc:
         await path.unlink()
         raise InvalidInputError(str(exc), fix="send ?format=jsonl|tsv|rss or a matching Content-Type") from exc
-    job = await service.create_job(db, partner.id, mode.value, fmt.value, size)
-    final = await path.rename(path.with_name(f"{job.id}.feed"))
+    # The feed is in place before the job exists: a background worker may claim it the moment it does.
+    job_id = new_id("job")
+    final = await path.rename(path.with_name(f"{job_id}.feed"))
+    job = await service.create_job(db, partner.id, mode.value, fmt.value, size, job_id=job_id)
     return job, Path(final)
 
 

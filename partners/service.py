@@ -69,8 +69,12 @@ async def partner_for_key(session: AsyncSession, key: str) -> Partner | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def create_job(session: AsyncSession, partner_id: str, mode: str, fmt: str, size: int) -> CatalogJob:
-    job = CatalogJob(id=new_id("job"), partner_id=partner_id, mode=mode, format=fmt, status="queued", bytes=size)
+async def create_job(
+    session: AsyncSession, partner_id: str, mode: str, fmt: str, size: int, job_id: str = ""
+) -> CatalogJob:
+    job = CatalogJob(
+        id=job_id or new_id("job"), partner_id=partner_id, mode=mode, format=fmt, status="queued", bytes=size
+    )
     session.add(job)
     await session.commit()
     return job

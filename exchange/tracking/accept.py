@@ -234,7 +234,7 @@ async def unsafe_target(url: str, *, allow_loopback: bool) -> str:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if ip.is_loopback and allow_loopback:
             continue
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+        if not ip.is_global:  # private, loopback, link-local, shared (100.64/10: some clouds' metadata)
             return f"{host} resolves to a private address ({ip}); order_url must be reachable on the internet"
     return ""
 
