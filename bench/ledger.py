@@ -34,11 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.live import free_port, serving
 from exchange.core.db import make_engine, utcnow
-from exchange.core.keys import hmac_hex
 from exchange.counters import open_counters
 from exchange.ledger.reconcile import reconcile
 from exchange.reports import payout_report
 from exchange.settings import Settings
+from exchange.tracking.service import postback_signature
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
@@ -95,8 +95,7 @@ async def _double_posts(settings: Settings, url: str, conversions: int, concurre
 
         async def postback(sale: dict[str, str]) -> httpx.Response:
             raw = json.dumps(sale).encode()
-            stamp = str(int(time.time()))
-            signature = f"t={stamp},v1={hmac_hex(secret, stamp.encode() + b'.' + raw)}"
+            signature = postback_signature(secret, raw)
             return await client.post(
                 f"/v1/partners/{partner['id']}/conversions", content=raw, headers={"Encore-Signature": signature}
             )

@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import partners.routes
 import publishers.routes
@@ -36,10 +36,6 @@ def _indexer(runtime: Runtime) -> Runtime:
 
 def _counters(runtime: Runtime) -> Counters:
     return runtime.counters
-
-
-def _sessions(runtime: Runtime) -> async_sessionmaker[AsyncSession]:
-    return runtime.sessions
 
 
 def _uploads(runtime: Runtime) -> Path:
@@ -77,7 +73,6 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         "importer": Provide(auth.provide_importer),
         "indexer": Provide(_indexer, sync_to_thread=False),
         "counters": Provide(_counters, sync_to_thread=False),
-        "sessions": Provide(_sessions, sync_to_thread=False),
         "uploads": Provide(_uploads, sync_to_thread=False),
         "spawn": Provide(_spawn, sync_to_thread=False),
         "default_share_bps": Provide(lambda: settings.store_share_bps, sync_to_thread=False),

@@ -121,6 +121,8 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
         else await asyncio.to_thread(encoder_named, settings.encoder, settings.model_cache)
     )
     sessions = make_sessionmaker(engine)
+    from exchange.topology import published_version_in  # topology builds on this module
+
     if settings.role == "serve":
         return await _open_serving(settings, engine, sessions, counters, model)
     await _recover_jobs(sessions, settings)
@@ -128,7 +130,7 @@ async def open_runtime(settings: Settings, encoder: Encoder | None = None) -> Ru
     if index is None or index.size != await _live_products(sessions):
         index = None  # rebuilt below from the catalog
     # A rebuilt index continues the version numbers already published, so serving workers take it.
-    floor = await _published(sessions, settings.encoder) if settings.role == "worker" else 0
+    floor = await published_version_in(sessions, settings.encoder) if settings.role == "worker" else 0
     writer = IndexWriter(index or VectorIndex(model.dim, version=floor), settings.index_dir)
     writer.start()
     runtime = Runtime(settings, engine, sessions, counters, model, writer, traffic=TrafficRules.load(settings))
@@ -208,14 +210,6 @@ async def _recover_jobs(sessions: async_sessionmaker[Any], settings: Settings) -
                 job.status = "queued" if stored else "failed"
                 job.error = "" if stored else "interrupted by a restart; upload the feed again"
         await session.commit()
-
-
-async def _published(sessions: async_sessionmaker[Any], encoder: str) -> int:
-    from exchange.models import IndexState
-
-    async with sessions() as session:
-        state = await session.get(IndexState, encoder)
-        return state.version if state is not None else 0
 
 
 async def _seed_spend(runtime: Runtime) -> None:

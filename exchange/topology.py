@@ -19,10 +19,12 @@ import logging
 import shutil
 import signal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from embeddings.index import VectorIndex
 from exchange.core.db import utcnow
@@ -76,8 +78,13 @@ async def publish(runtime: Runtime) -> int:
 
 
 async def published_version(runtime: Runtime) -> int:
-    async with runtime.sessions() as session:
-        state = await session.get(IndexState, runtime.settings.encoder)
+    return await published_version_in(runtime.sessions, runtime.settings.encoder)
+
+
+async def published_version_in(sessions: async_sessionmaker[Any], encoder: str) -> int:
+    """The index version the background worker last announced for `encoder` (0: none yet)."""
+    async with sessions() as session:
+        state = await session.get(IndexState, encoder)
         return state.version if state is not None else 0
 
 
@@ -138,8 +145,7 @@ async def wait_for_job(runtime: Runtime, job_id: str) -> CatalogJob:
         )
     while runtime.index.version < job.index_version and loop.time() < deadline:  # noqa: ASYNC110 (swapped by follow_index)
         await asyncio.sleep(0.1)
-    finished: CatalogJob = job
-    return finished
+    return job  # type: ignore[no-any-return]
 
 
 async def _claim_job(runtime: Runtime) -> CatalogJob | None:

@@ -12,7 +12,7 @@ import msgspec
 from litestar import Request, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.response import File
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.core.db import new_id
 from exchange.core.errors import InvalidInputError, NotFoundError
@@ -144,7 +144,6 @@ async def upload_catalog(
     db: AsyncSession,
     partner: Partner,
     indexer: ProductIndexer,
-    sessions: async_sessionmaker[AsyncSession],
     uploads: Path,
     mode: Mode = ModeParam,
     feed_format: FeedFormat | None = FormatParam,
@@ -195,7 +194,6 @@ async def start_job(
     db: AsyncSession,
     partner: Partner,
     indexer: ProductIndexer,
-    sessions: async_sessionmaker[AsyncSession],
     uploads: Path,
     spawn: Any,
     mode: Mode = ModeParam,

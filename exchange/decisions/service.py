@@ -133,7 +133,7 @@ async def _recorded(
     row = await _lookup(session, store_id, order_ref)
     if row is None:
         return None
-    record, response = row
+    record, decision = row
     if record.body_hash != digest:
         raise UnprocessableError(
             f"order {order_ref!r} was already reported with different content",
@@ -142,9 +142,11 @@ async def _recorded(
     if verified and (not record.verified or (shopper is not None and shopper != record.shopper)):
         # The widget asked first; the store's server confirms it now, with what the shopper shares.
         record.verified = True
+        if shopper is not None and record.shopper is None:  # the offers become one-click from now on
+            decision.response = await _with_one_click(session, decision.response)
         record.shopper = shopper if shopper is not None else record.shopper
         await session.commit()
-    return await _replay(session, record, response)
+    return msgspec.convert(decision.response, DecisionOut)
 
 
 async def recorded_decision(session: AsyncSession, store_id: str, order_ref: str) -> tuple[Order, DecisionOut] | None:
@@ -152,12 +154,12 @@ async def recorded_decision(session: AsyncSession, store_id: str, order_ref: str
     row = await _lookup(session, store_id, order_ref)
     if row is None:
         return None
-    return row[0], await _replay(session, row[0], row[1])
+    return row[0], msgspec.convert(row[1].response, DecisionOut)
 
 
-async def _lookup(session: AsyncSession, store_id: str, order_ref: str) -> tuple[Order, dict[str, Any]] | None:
+async def _lookup(session: AsyncSession, store_id: str, order_ref: str) -> tuple[Order, Decision] | None:
     stmt = (
-        select(Order, Decision.response)
+        select(Order, Decision)
         .join(Decision, Decision.order_id == Order.id)
         .where(Order.store_id == store_id, Order.order_ref == order_ref)
     )
@@ -165,20 +167,13 @@ async def _lookup(session: AsyncSession, store_id: str, order_ref: str) -> tuple
     return (row[0], row[1]) if row is not None else None
 
 
-async def _replay(session: AsyncSession, record: Order, response: dict[str, Any]) -> DecisionOut:
-    out = msgspec.convert(response, DecisionOut)
-    # One-click needs the shopper's details, which may have come after the offers were decided.
-    takes_orders = await _partners_taking_orders(session, {o.partner.id for o in out.offers}, record.shopper)
-    for offer in out.offers:
-        offer.one_click = offer.partner.id in takes_orders
-    return out
-
-
-async def _partners_taking_orders(session: AsyncSession, partner_ids: set[str], shopper: object) -> set[str]:
-    if shopper is None or not partner_ids:
-        return set()
+async def _with_one_click(session: AsyncSession, response: dict[str, Any]) -> dict[str, Any]:
+    """The recorded answer with `one_click` set on the offers of partners that take orders."""
+    offers = response.get("offers", [])
+    partner_ids = {o["partner"]["id"] for o in offers}
     stmt = select(Partner.id).where(Partner.id.in_(partner_ids), Partner.order_url != "")
-    return set((await session.execute(stmt)).scalars())
+    takes_orders = set((await session.execute(stmt)).scalars()) if partner_ids else set()
+    return response | {"offers": [o | {"one_click": o["partner"]["id"] in takes_orders} for o in offers]}
 
 
 class Outcome(msgspec.Struct, gc=False):

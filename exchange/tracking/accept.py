@@ -22,11 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.core.db import new_id, utcnow
 from exchange.core.errors import ForbiddenError, GoneError, NotFoundError, UnprocessableError, UpstreamError
-from exchange.core.keys import hmac_hex
 from exchange.models import Decision, Offer, PartnerOrder
 from exchange.runtime import Runtime
 from exchange.tracking.links import verify_link
-from exchange.tracking.service import charge, commit_or_refund, today
+from exchange.tracking.service import charge, commit_or_refund, postback_signature, today
 from partners.models import Campaign, Partner, Product
 from publishers.models import Order, Store
 
@@ -247,11 +246,10 @@ async def send_order(client: httpx.AsyncClient, url: str, secret: str, key: str,
     for attempt in range(SEND_ATTEMPTS):
         if attempt:
             await asyncio.sleep(0.25 * 3**attempt)
-        stamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": key,
-            "Encore-Signature": f"t={stamp},v1={hmac_hex(secret, stamp.encode() + b'.' + body)}",
+            "Encore-Signature": postback_signature(secret, body),
             "User-Agent": "Encore-Orders/1",
         }
         try:

@@ -11,6 +11,7 @@ import bisect
 import ipaddress
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,14 +89,16 @@ class TrafficRules:
         ua = user_agent.lower()
         return not ua or any(marker in ua for marker in self.bot_markers)
 
-    async def judge(self, counters: Counters, *, user_agent: str, ip: str, shopper_key: str, seen: bool) -> str:
+    async def judge(
+        self, counters: Counters, *, user_agent: str, ip: str, shopper_key: str, seen: Callable[[], Awaitable[bool]]
+    ) -> str:
         """The rule a click breaks, or "" for a valid click. A flood counts every click, so a
         flooding shopper or IP stays filtered for the rest of the hour."""
         if self.is_bot(user_agent):
             return "bot_user_agent"
         if ip in self.datacenter:
             return "datacenter_ip"
-        if self.require_impression and not seen:
+        if self.require_impression and not await seen():  # a database read: only once the cheap rules pass
             return "no_impression"
         flooded = False
         for key in (f"flood:shopper:{shopper_key}" if shopper_key else "", f"flood:ip:{ip}" if ip else ""):

@@ -62,7 +62,10 @@ async def engage(runtime: Runtime, session: AsyncSession, token: str, kind: Link
     day = today()
     # Order matters: invalid traffic must not use up the de-duplication window, nor a repeat the
     # budget. The first valid engagement in the window is what is billed (CPC) and learned from.
-    seen = await session.get(ViewableImpression, offer.id) is not None
+
+    async def seen() -> bool:
+        return await session.get(ViewableImpression, offer.id) is not None
+
     invalid = await runtime.traffic.judge(
         runtime.counters, user_agent=user_agent, ip=ip, shopper_key=offer.shopper_key, seen=seen
     )
@@ -175,6 +178,12 @@ async def commit_or_refund(runtime: Runtime, session: AsyncSession, offer: Offer
         raise
 
 
+def postback_signature(secret: str, body: bytes, at: int | None = None) -> str:
+    """The `Encore-Signature` header for `body`: what partners send, and what Encore sends them."""
+    stamp = str(int(time.time()) if at is None else at)
+    return f"t={stamp},v1={hmac_hex(secret, stamp.encode() + b'.' + body)}"
+
+
 def verify_postback_signature(secret: str, header: str | None, body: bytes, tolerance_s: int) -> None:
     """`Encore-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>` (Stripe's scheme)."""
     fix = 'send Encore-Signature: t=<unix time>,v1=<hex HMAC-SHA256(signing_secret, "<t>." + raw body)>'
@@ -227,7 +236,11 @@ async def _convert(
         billed=False,
     )
     day = today()
-    one_click = await session.scalar(select(PartnerOrder).where(PartnerOrder.offer_id == offer.id))
+    one_click = (
+        await session.scalar(select(PartnerOrder).where(PartnerOrder.offer_id == offer.id))
+        if offer.pricing == "cpa"
+        else None
+    )
     if offer.pricing != "cpa":
         conversion.not_billed_reason = "cpc_campaign"
     elif why_not:

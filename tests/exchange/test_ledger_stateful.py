@@ -125,8 +125,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 for n, offer in enumerate(decision["offers"], start=1)
             ]
 
-        found = self.run(go())
-        return multiple_or_none(found)
+        return multiple(*self.run(go()))
 
     @precondition(lambda self: not self.closed)
     @rule(offer=offers)
@@ -209,6 +208,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
         first, again = self.run(go())
         assert first == again
+        assert len(first.payouts) == (1 if self.store_share else 0)
         if self.closed:
             assert first == self.closed_as
             return
@@ -260,10 +260,6 @@ class LedgerMachine(RuleBasedStateMachine):
         assert row["gross_minor"] == self.gross
         assert row["store_share_minor"] == self.store_share
         assert row["store_share_minor"] + row["exchange_share_minor"] == row["gross_minor"]
-
-
-def multiple_or_none(found: list[dict[str, Any]]) -> Any:
-    return multiple(*found)
 
 
 TestLedgerInvariants = LedgerMachine.TestCase

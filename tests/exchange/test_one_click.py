@@ -63,7 +63,8 @@ async def test_accept_places_one_signed_order_and_bills_it_once(api: Api, shop: 
     assert offer["one_click"] is True
     shop.delay_s = 0.3  # three accepts in flight at once: a double click and a retried request
     answers = await asyncio.gather(*(accept(api, offer) for _ in range(3)))
-    assert sorted(a.status_code for a in answers)[0] == 200, [a.text for a in answers]
+    codes = {a.status_code for a in answers}
+    assert codes <= {200, 202} and 200 in codes, [a.text for a in answers]  # 202: another one was placing it
     assert all(a.headers["access-control-allow-origin"] == "*" for a in answers)
     confirmed = next(a.json() for a in answers if a.status_code == 200)
     assert confirmed["message"].startswith("Ordered from Trailwind (order PS-1)")
